@@ -1,0 +1,129 @@
+"""The data contract: config/contract.yaml turned into a pandera schema.
+
+The YAML file is the human-readable source; pandera does the checking. The same
+column specs also give the online API its request model (see api_schema.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+from pydantic import BaseModel, Field
+
+DType = Literal["int", "float", "str", "category", "bool"]
+PANDAS_DTYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "category": str, "bool": bool}
+
+
+class ContractError(ValueError):
+    """Raised when data breaks the contract; the message names columns and rules."""
+
+
+class ColumnSpec(BaseModel):
+    dtype: DType
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Any] | None = None
+    description: str = ""
+
+
+class Contract(BaseModel):
+    target: str
+    id_column: str | None = None
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+
+    def model_post_init(self, __context: Any) -> None:
+        for name in [self.target, self.id_column]:
+            if name is not None and name not in self.columns:
+                raise ValueError(f"contract names `{name}` but does not describe it under columns")
+
+    @property
+    def input_columns(self) -> list[str]:
+        """Columns a scoring table must have: everything but the target."""
+        return [name for name in self.columns if name != self.target]
+
+    def schema(self, *, with_target: bool) -> pa.DataFrameSchema:
+        columns = {
+            name: _pandera_column(spec)
+            for name, spec in self.columns.items()
+            if with_target or name != self.target
+        }
+        not_empty = pa.Check(lambda df: len(df) > 0, error="table has no rows", name="not_empty")
+        return pa.DataFrameSchema(columns, checks=[not_empty], strict=False)
+
+    def validate(self, frame: pd.DataFrame, *, with_target: bool = True) -> pd.DataFrame:
+        """Return the frame if it honours the contract, else raise ContractError."""
+        if frame.empty:
+            raise ContractError("contract: the input has no rows")
+        try:
+            return self.schema(with_target=with_target).validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            raise ContractError(format_failures(exc.failure_cases)) from None
+
+
+def _pandera_column(spec: ColumnSpec) -> pa.Column:
+    checks = []
+    if spec.min is not None:
+        checks.append(pa.Check.ge(spec.min))
+    if spec.max is not None:
+        checks.append(pa.Check.le(spec.max))
+    if spec.allowed is not None:
+        checks.append(pa.Check.isin(spec.allowed))
+    return pa.Column(PANDAS_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable)
+
+
+def _describe_rule(check: str) -> str:
+    check = str(check)
+    if check.startswith("greater_than_or_equal_to("):
+        return f"must be >= {check[len('greater_than_or_equal_to(') : -1]}"
+    if check.startswith("less_than_or_equal_to("):
+        return f"must be <= {check[len('less_than_or_equal_to(') : -1]}"
+    if check.startswith("isin("):
+        return f"must be one of {check[len('isin(') : -1]}"
+    if check == "not_nullable":
+        return "must not be null"
+    if check.startswith("dtype("):
+        return f"has the wrong type; expected {check[len('dtype(') : -1]}"
+    if check == "column_in_dataframe":
+        return "is missing"
+    return check
+
+
+def format_failures(failures: pd.DataFrame, examples: int = 3) -> str:
+    """One line per broken (column, rule), with a few offending values and rows."""
+    lines = []
+    for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
+        if check == "column_in_dataframe":
+            missing = ", ".join(f"`{value}`" for value in group["failure_case"])
+            lines.append(f"column {missing}: is missing (contract)")
+            continue
+        if pd.isna(column):
+            lines.append(f"table: {check} (contract)")
+            continue
+        rule = _describe_rule(str(check))
+        shown = _examples(group, examples)
+        count = len(group)
+        detail = f"; {count} row(s), e.g. {shown}" if not str(check).startswith("dtype(") else (
+            f"; got {group['failure_case'].iloc[0]}"
+        )
+        lines.append(f"column `{column}`: {rule}{detail} (contract)")
+    return "data contract violated:\n  " + "\n  ".join(lines)
+
+
+def _examples(group: pd.DataFrame, limit: int) -> str:
+    pairs: Iterable[tuple[Any, Any]] = zip(group["failure_case"], group["index"], strict=True)
+    shown = [f"{value!r} at row {row}" for value, row in list(pairs)[:limit]]
+    return ", ".join(shown)
+
+
+def load_contract(path: Path) -> Contract:
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} not found: the data contract is required (draft one with `draft-contract`)"
+        )
+    return Contract.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -1,0 +1,71 @@
+"""The quality gate: the rules a model must pass before it becomes champion.
+
+Blocking by design: there is no flag to skip it. Change the numbers in
+config/settings.toml [gate], in a reviewed pull request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import GateSettings
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    name: str
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    checks: tuple[GateCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failures(self) -> list[str]:
+        return [check.message for check in self.checks if not check.passed]
+
+
+def _better_by(policy: GateSettings, value: float, reference: float) -> float:
+    """How much better `value` is than `reference` in the metric's direction."""
+    return value - reference if policy.direction == "maximize" else reference - value
+
+
+def evaluate_gate(
+    policy: GateSettings, candidate: float, baseline: float, champion: float | None
+) -> GateResult:
+    metric = policy.metric
+    word = "at least" if policy.direction == "maximize" else "at most"
+    meets = _better_by(policy, candidate, policy.threshold) >= 0
+    checks = [
+        GateCheck(
+            "threshold",
+            meets,
+            f"{metric} = {candidate:.4f} must be {word} the threshold {policy.threshold:.4f}",
+        )
+    ]
+    margin = _better_by(policy, candidate, baseline)
+    checks.append(
+        GateCheck(
+            "baseline",
+            margin >= policy.baseline_margin,
+            f"{metric} = {candidate:.4f} must beat the baseline {baseline:.4f} by "
+            f"{policy.baseline_margin:.4f}; the margin is {margin:.4f}",
+        )
+    )
+    if champion is not None:
+        regression = -_better_by(policy, candidate, champion)
+        checks.append(
+            GateCheck(
+                "champion",
+                regression <= policy.champion_tolerance,
+                f"{metric} = {candidate:.4f} may trail the champion's {champion:.4f} by at most "
+                f"{policy.champion_tolerance:.4f}; it trails by {max(regression, 0.0):.4f}",
+            )
+        )
+    return GateResult(tuple(checks))

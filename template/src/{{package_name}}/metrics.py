@@ -1,0 +1,56 @@
+"""The success metric and per-slice evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.pipeline import Pipeline
+
+LOWER_IS_BETTER = {"rmse", "mae", "mape"}
+NEEDS_SCORES = {"roc_auc", "average_precision"}
+
+
+def score(metric: str, model: Pipeline, features: pd.DataFrame, target: pd.Series) -> float:
+    """The value of `metric` for `model` on a labelled frame."""
+    if metric in NEEDS_SCORES:
+        if target.nunique() < 2:
+            return float("nan")
+        scores = model.predict_proba(features)[:, 1]
+        scorer = skm.roc_auc_score if metric == "roc_auc" else skm.average_precision_score
+        return float(scorer(target, scores))
+    predicted = model.predict(features)
+    functions: dict[str, Any] = {
+        "f1": lambda y, p: skm.f1_score(y, p, zero_division=0),
+        "recall": lambda y, p: skm.recall_score(y, p, zero_division=0),
+        "accuracy": skm.accuracy_score,
+        "f1_macro": lambda y, p: skm.f1_score(y, p, average="macro", zero_division=0),
+        "rmse": skm.root_mean_squared_error,
+        "mae": skm.mean_absolute_error,
+        "mape": skm.mean_absolute_percentage_error,
+        "r2": skm.r2_score,
+    }
+    return float(functions[metric](target, predicted))
+
+
+def slice_scores(
+    metric: str,
+    model: Pipeline,
+    features: pd.DataFrame,
+    target: pd.Series,
+    attributes: list[str],
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each sensitive attribute, the metric and row count in every group."""
+    result: dict[str, dict[str, dict[str, Any]]] = {}
+    for attribute in attributes:
+        groups: dict[str, dict[str, Any]] = {}
+        for value, index in features.groupby(attribute, dropna=False).groups.items():
+            value_score = score(metric, model, features.loc[index], target.loc[index])
+            groups[str(value)] = {
+                "rows": len(index),
+                metric: None if np.isnan(value_score) else round(value_score, 6),
+            }
+        result[attribute] = groups
+    return result

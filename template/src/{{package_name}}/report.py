@@ -1,0 +1,70 @@
+"""The evaluation report (JSON for machines, Markdown for people) and the model card."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .config import Settings
+
+CARD_START = "<!-- groundwork:evaluation:start -->"
+CARD_END = "<!-- groundwork:evaluation:end -->"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    evaluation = report["evaluation"]
+    metric = evaluation["metric"]
+    thresholds = report["thresholds"]
+    lines = [
+        f"Model version: **{report['model_version'] or 'not registered'}**",
+        "",
+        f"| {metric} ({evaluation['direction']}) | value |",
+        "| --- | --- |",
+        f"| model | {evaluation['model']:.4f} |",
+        f"| baseline | {evaluation['baseline']:.4f} |",
+        f"| threshold | {thresholds['threshold']:.4f} |",
+        f"| required margin over baseline | {thresholds['baseline_margin']:.4f} |",
+        "",
+        f"Holdout rows: {evaluation['holdout_rows']}",
+        "",
+    ]
+    gate = report.get("gate")
+    if gate is not None:
+        verdict = "PASSED" if gate["passed"] else "FAILED"
+        lines += [f"Quality gate: **{verdict}**", ""]
+        lines += [f"- {'ok' if c['passed'] else 'FAIL'}: {c['message']}" for c in gate["checks"]]
+        lines.append("")
+    for attribute, groups in evaluation["slices"].items():
+        lines += [f"Slices by `{attribute}`:", "", f"| {attribute} | rows | {metric} |"]
+        lines.append("| --- | --- | --- |")
+        for group, values in groups.items():
+            value = values[metric]
+            shown = "undefined" if value is None else f"{value:.4f}"
+            lines.append(f"| {group} | {values['rows']} | {shown} |")
+        lines.append("")
+    lines += ["Lineage:", ""]
+    lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(settings: Settings, report: dict[str, Any], *, update_model_card: bool) -> None:
+    folder = settings.reports.path
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    markdown = render_markdown(report)
+    (folder / "evaluation.md").write_text("# Evaluation report\n\n" + markdown)
+    if update_model_card:
+        _update_model_card(settings, markdown)
+
+
+def _update_model_card(settings: Settings, markdown: str) -> None:
+    """Replace only the generated section, so the team's own prose survives."""
+    card = settings.reports.model_card
+    if not card.exists():
+        return
+    text = card.read_text()
+    if CARD_START not in text or CARD_END not in text:
+        text = text.rstrip("\n") + f"\n\n## Evaluation\n\n{CARD_START}\n{CARD_END}\n"
+    head, rest = text.split(CARD_START, 1)
+    _, tail = rest.split(CARD_END, 1)
+    card.write_text(f"{head}{CARD_START}\n{markdown}{CARD_END}{tail}")

@@ -1,0 +1,78 @@
+"""Training: contract → baseline and candidate → holdout evaluation → gate → registry.
+
+A candidate becomes champion only when the gate passes; otherwise the run is
+recorded, nothing is promoted and the champion stays as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from . import lineage
+from .config import Settings
+from .evaluate import assess, load_validated, split_holdout
+from .gate import GateResult, evaluate_gate
+from .metrics import score
+from .model import build_baseline, build_candidate
+from .registry import open_registry
+from .report import write_reports
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    gate: GateResult
+    version: str | None
+    report: dict[str, Any]
+
+
+def train(settings: Settings) -> TrainingOutcome:
+    problem_type = settings.project.problem_type
+    personal = settings.data.personal_data
+    logger.info("[1/5] loading data and checking the contract")
+    contract, frame = load_validated(settings)
+    split = split_holdout(frame, contract, settings)
+
+    logger.info("[2/5] fitting baseline and candidate on %d rows", len(split.train_y))
+    baseline = build_baseline(problem_type, contract, personal).fit(split.train_x, split.train_y)
+    candidate = build_candidate(problem_type, contract, personal, settings.project.seed)
+    candidate.fit(split.train_x, split.train_y)
+
+    logger.info("[3/5] evaluating on %d holdout rows", len(split.holdout_y))
+    evaluation = assess(settings, candidate, baseline, split)
+    registry = open_registry(settings.registry)
+    champion_version = registry.champion_version()
+    champion_score = None
+    if champion_version is not None:
+        champion = registry.load(champion_version)
+        champion_score = score(settings.gate.metric, champion, split.holdout_x, split.holdout_y)
+    evaluation["champion"] = champion_score
+
+    logger.info("[4/5] applying the quality gate")
+    gate = evaluate_gate(settings.gate, evaluation["model"], evaluation["baseline"], champion_score)
+    data_lineage = lineage.collect(frame)
+    metrics = {"holdout_" + settings.gate.metric: evaluation["model"],
+               "baseline_" + settings.gate.metric: evaluation["baseline"]}
+    params = {"estimator": type(candidate[-1]).__name__, "seed": settings.project.seed}
+
+    logger.info("[5/5] recording the run%s", " and promoting" if gate.passed else "")
+    version = registry.record(candidate, metrics, params, data_lineage, register=gate.passed)
+    if gate.passed and version is not None:
+        registry.promote(version)
+    report = {
+        "model_version": version,
+        "evaluation": evaluation,
+        "gate": {
+            "passed": gate.passed,
+            "checks": [
+                {"name": c.name, "passed": c.passed, "message": c.message} for c in gate.checks
+            ],
+        },
+        "lineage": data_lineage,
+        "thresholds": settings.gate.model_dump(),
+    }
+    write_reports(settings, report, update_model_card=gate.passed)
+    return TrainingOutcome(gate=gate, version=version, report=report)
