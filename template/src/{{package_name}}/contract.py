@@ -16,7 +16,13 @@ import yaml
 from pydantic import BaseModel, Field
 
 DType = Literal["int", "float", "str", "category", "bool"]
-PANDAS_DTYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "category": str, "bool": bool}
+PANDAS_DTYPES: dict[str, Any] = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "category": str,
+    "bool": bool,
+}
 
 
 class ContractError(ValueError):
@@ -47,7 +53,7 @@ class Contract(BaseModel):
         """Columns a scoring table must have: everything but the target."""
         return [name for name in self.columns if name != self.target]
 
-    def schema(self, *, with_target: bool) -> pa.DataFrameSchema:
+    def pandera_schema(self, *, with_target: bool) -> pa.DataFrameSchema:
         columns = {
             name: _pandera_column(spec)
             for name, spec in self.columns.items()
@@ -56,12 +62,12 @@ class Contract(BaseModel):
         not_empty = pa.Check(lambda df: len(df) > 0, error="table has no rows", name="not_empty")
         return pa.DataFrameSchema(columns, checks=[not_empty], strict=False)
 
-    def validate(self, frame: pd.DataFrame, *, with_target: bool = True) -> pd.DataFrame:
+    def check(self, frame: pd.DataFrame, *, with_target: bool = True) -> pd.DataFrame:
         """Return the frame if it honours the contract, else raise ContractError."""
         if frame.empty:
             raise ContractError("contract: the input has no rows")
         try:
-            return self.schema(with_target=with_target).validate(frame, lazy=True)
+            return self.pandera_schema(with_target=with_target).validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
             raise ContractError(format_failures(exc.failure_cases)) from None
 
@@ -102,14 +108,16 @@ def format_failures(failures: pd.DataFrame, examples: int = 3) -> str:
             missing = ", ".join(f"`{value}`" for value in group["failure_case"])
             lines.append(f"column {missing}: is missing (contract)")
             continue
-        if pd.isna(column):
+        if not isinstance(column, str):  # a table-level check has no column
             lines.append(f"table: {check} (contract)")
             continue
         rule = _describe_rule(str(check))
         shown = _examples(group, examples)
         count = len(group)
-        detail = f"; {count} row(s), e.g. {shown}" if not str(check).startswith("dtype(") else (
-            f"; got {group['failure_case'].iloc[0]}"
+        detail = (
+            f"; {count} row(s), e.g. {shown}"
+            if not str(check).startswith("dtype(")
+            else (f"; got {group['failure_case'].iloc[0]}")
         )
         lines.append(f"column `{column}`: {rule}{detail} (contract)")
     return "data contract violated:\n  " + "\n  ".join(lines)

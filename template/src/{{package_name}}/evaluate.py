@@ -35,7 +35,7 @@ def load_validated(settings: Settings) -> tuple[Contract, pd.DataFrame]:
     contract = load_contract(settings.data.contract)
     frame = load_training_frame(settings.data)
     logger.info("loaded %d rows, %d columns", len(frame), frame.shape[1])
-    frame = contract.validate(frame, with_target=True)
+    frame = contract.check(frame, with_target=True)
     missing = [a for a in settings.data.sensitive_attributes if a not in contract.columns]
     if missing:
         raise ValueError(
@@ -60,9 +60,7 @@ def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -
     return Split(train_x, train_y, holdout_x, holdout_y)
 
 
-def assess(
-    settings: Settings, model: Pipeline, baseline: Pipeline, split: Split
-) -> dict[str, Any]:
+def assess(settings: Settings, model: Pipeline, baseline: Pipeline, split: Split) -> dict[str, Any]:
     """Metric of the model and the baseline on the holdout, and per sensitive slice."""
     metric = settings.gate.metric
     return {

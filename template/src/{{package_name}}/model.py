@@ -25,7 +25,9 @@ def build_baseline(problem_type: str, contract: Contract, personal_data: list[st
         if problem_type == "regression"
         else DummyClassifier(strategy="prior")
     )
-    return Pipeline([("features", build_preprocessor(contract, personal_data)), ("model", estimator)])
+    return Pipeline(
+        [("features", build_preprocessor(contract, personal_data)), ("model", estimator)]
+    )
 
 
 def build_candidate(
@@ -37,7 +39,9 @@ def build_candidate(
         if problem_type == "regression"
         else LogisticRegression(max_iter=1000, random_state=seed)
     )
-    return Pipeline([("features", build_preprocessor(contract, personal_data)), ("model", estimator)])
+    return Pipeline(
+        [("features", build_preprocessor(contract, personal_data)), ("model", estimator)]
+    )
 
 
 def predict_frame(model: Pipeline, frame: pd.DataFrame, problem_type: str) -> pd.DataFrame:
@@ -50,6 +54,8 @@ def predict_frame(model: Pipeline, frame: pd.DataFrame, problem_type: str) -> pd
     result = pd.DataFrame({"prediction": classes[best]}, index=frame.index)
     # Binary: the probability of the positive class; multiclass: of the predicted class.
     result["probability"] = (
-        probabilities[:, 1] if problem_type == "binary" else probabilities[np.arange(len(best)), best]
+        probabilities[:, 1]
+        if problem_type == "binary"
+        else probabilities[np.arange(len(best)), best]
     )
     return result

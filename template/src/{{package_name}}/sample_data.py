@@ -48,9 +48,9 @@ def make_customers(rows: int, seed: int, contract: Contract, problem_type: str) 
         value = 0.04 * tenure + 0.03 * (charges - 70) - plan_effect + 0.5 * noise
         target = np.select([value < 0.8, value < 2.2], ["low", "medium"], default="high")
     else:
-        target = np.round(np.clip(
-            20 * tenure + 8 * charges - 300 * plan_effect + 150 * noise, 0, None
-        ), 2)
+        target = np.round(
+            np.clip(20 * tenure + 8 * charges - 300 * plan_effect + 150 * noise, 0, None), 2
+        )
     frame = _add_declared_columns(frame, contract, rng)
     frame[contract.target] = target
     return frame[list(contract.columns)]
@@ -83,7 +83,10 @@ def write_sample(settings: Settings, contract: Contract) -> list[str]:
         with engine.begin() as connection:
             training.to_sql(str(data.table), connection, if_exists="replace", index=False)
             scoring.to_sql(str(data.scoring_table), connection, if_exists="replace", index=False)
-        return [f"{data.table} ({len(training)} rows)", f"{data.scoring_table} ({len(scoring)} rows)"]
+        return [
+            f"{data.table} ({len(training)} rows)",
+            f"{data.scoring_table} ({len(scoring)} rows)",
+        ]
     assert data.path is not None and data.scoring_path is not None
     for frame, path in [(training, data.path), (scoring, data.scoring_path)]:
         path.parent.mkdir(parents=True, exist_ok=True)

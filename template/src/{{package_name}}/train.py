@@ -54,8 +54,10 @@ def train(settings: Settings) -> TrainingOutcome:
     logger.info("[4/5] applying the quality gate")
     gate = evaluate_gate(settings.gate, evaluation["model"], evaluation["baseline"], champion_score)
     data_lineage = lineage.collect(frame)
-    metrics = {"holdout_" + settings.gate.metric: evaluation["model"],
-               "baseline_" + settings.gate.metric: evaluation["baseline"]}
+    metrics = {
+        "holdout_" + settings.gate.metric: evaluation["model"],
+        "baseline_" + settings.gate.metric: evaluation["baseline"],
+    }
     params = {"estimator": type(candidate[-1]).__name__, "seed": settings.project.seed}
 
     logger.info("[5/5] recording the run%s", " and promoting" if gate.passed else "")

@@ -1,0 +1,74 @@
+"""Rendering projects and running their own tools, for the template's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+from copier import run_copy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """Environment for the generated project's tools, independent of the caller's venv."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE"}
+    }
+    env.update(
+        {
+            "GIT_AUTHOR_NAME": "groundwork tests",
+            "GIT_AUTHOR_EMAIL": "tests@groundwork.invalid",
+            "GIT_COMMITTER_NAME": "groundwork tests",
+            "GIT_COMMITTER_EMAIL": "tests@groundwork.invalid",
+            "UV_NO_PROGRESS": "1",
+        }
+    )
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(extra)
+    return env
+
+
+def render(destination: Path, **answers: Any) -> Path:
+    """Generate a project with defaults for every answer not given, without tasks."""
+    run_copy(
+        str(ROOT),
+        destination,
+        data=answers,
+        defaults=True,
+        skip_tasks=True,
+        quiet=True,
+        unsafe=False,
+    )
+    return destination
+
+
+def run(
+    command: list[str], cwd: Path, timeout: float = 900, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on an unexpected exit status, fail with its output."""
+    result = subprocess.run(
+        command, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    answers: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }

@@ -1,0 +1,52 @@
+"""One complete questionnaire in a real terminal, with a refused answer and its re-prompt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .helpers import ROOT, answers_of
+from .terminal import copier_copy
+
+
+def _visible_questions() -> list[tuple[str, str]]:
+    """(name, start of help) for each question asked with the default answers, in order."""
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    hidden_by_defaults = {"sql_url", "sql_table", "latency_budget_ms"}  # sql / online only
+    visible = []
+    for name, spec in questions.items():
+        if name.startswith("_") or spec.get("when") is False or name in hidden_by_defaults:
+            continue
+        visible.append((name, spec["help"].split("{{")[0].strip()[:60]))
+    return visible
+
+
+def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
+    destination = tmp_path / "fraud-radar"
+    terminal = copier_copy(destination)
+    typed = {"success_threshold": "0.7", "owner_team": "risk-team"}
+    try:
+        for name, help_start in _visible_questions():
+            terminal.wait_for(help_start)
+            if name == "project_name":
+                terminal.answer("1 bad name")
+                terminal.wait_for("project_name must start with a letter")
+                terminal.answer("Fraud Radar")
+            elif name in typed:
+                terminal.answer(typed[name])
+            else:
+                terminal.child.send("\r")  # accept the default
+        status = terminal.finish()
+    finally:
+        terminal.close()
+    assert status == 0, terminal.text
+    assert "Traceback" not in terminal.transcript
+    answers = answers_of(destination)
+    assert answers["project_name"] == "Fraud Radar"
+    assert answers["project_slug"] == "fraud-radar"
+    assert answers["package_name"] == "fraud_radar"
+    assert answers["success_threshold"] == 0.7
+    assert answers["owner_team"] == "risk-team"
+    assert (destination / "src/fraud_radar/train.py").exists()
+    assert "| Threshold | `0.7` |" in (destination / "docs/charter.md").read_text()

@@ -1,0 +1,37 @@
+"""The README's two commands: the generate-and-run one works as written, and CI runs
+the test command the README shows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, run
+
+
+def _bash_blocks() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", readme, re.DOTALL)]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = _bash_blocks()[1]
+    assert test_command.startswith("uv run pytest")
+    assert test_command in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.slow
+def test_readme_generate_command_runs_end_to_end(tmp_path: Path) -> None:
+    generate = _bash_blocks()[0]
+    assert "--defaults" in generate and "make -C ../my-ml-project setup all" in generate
+    checkout = tmp_path / "groundwork"
+    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(".venv", "site", "*_cache"))
+    result = run(["bash", "-c", generate], checkout, timeout=1200)
+    output = result.stdout + result.stderr
+    project = tmp_path / "my-ml-project"
+    assert "quality gate passed: version 1 is champion" in output
+    assert (project / "data/predictions/predictions.parquet").exists()
+    assert (project / ".git").exists(), "the trusted task should have created a repository"

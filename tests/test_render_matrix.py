@@ -1,0 +1,119 @@
+"""Render matrix: every option at least once, every pair of the main options at least
+once, and full defaults. Each render is checked as files, then with its own tools."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import answers_of, project_files, render, run
+
+OPTIONS: dict[str, list[str]] = {
+    "problem_type": ["binary", "multiclass", "regression"],
+    "serving_mode": ["batch", "online", "both"],
+    "data_source": ["csv", "parquet", "sql"],
+    "tracking": ["mlflow", "none"],
+}
+
+# An L9 orthogonal array: every pair of levels of any two columns appears once.
+# The two-level `tracking` column folds level 2 onto level 0.
+_L9 = [(0, 0, 0, 0), (0, 1, 1, 1), (0, 2, 2, 2), (1, 0, 1, 2), (1, 1, 2, 0),
+       (1, 2, 0, 1), (2, 0, 2, 1), (2, 1, 0, 2), (2, 2, 1, 0)]  # fmt: skip
+MATRIX: list[dict[str, str]] = [
+    {name: values[row[i] % len(values)] for i, (name, values) in enumerate(OPTIONS.items())}
+    for row in _L9
+]
+# The first row equals the defaults; render it from pure defaults (no answers given).
+assert MATRIX[0] == {"problem_type": "binary", "serving_mode": "batch", "data_source": "csv",
+                     "tracking": "mlflow"}  # fmt: skip
+
+
+def _case_id(case: dict[str, str]) -> str:
+    return "-".join(case.values())
+
+
+def test_matrix_covers_every_pair_of_options() -> None:
+    for (a, a_values), (b, b_values) in itertools.combinations(OPTIONS.items(), 2):
+        seen = {(case[a], case[b]) for case in MATRIX}
+        missing = set(itertools.product(a_values, b_values)) - seen
+        assert not missing, f"pairs of {a} × {b} never rendered: {sorted(missing)}"
+
+
+def expected_files(case: dict[str, str], package: str = "customer_churn") -> set[str]:
+    online = case["serving_mode"] != "batch"
+    batch = case["serving_mode"] != "online"
+    modules = ["__init__", "cli", "config", "contract", "data", "draft_contract", "evaluate",
+               "features", "gate", "lineage", "metrics", "model", "registry", "report",
+               "sample_data", "train"]  # fmt: skip
+    modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
+    modules += ["api_schema", "serve", "smoke"] if online else []
+    modules += ["batch"] if batch else []
+    tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
+             "test_features", "test_gate", "test_training"]  # fmt: skip
+    tests += ["test_api"] if online else []
+    tests += ["test_batch"] if batch else []
+    return {
+        ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
+        "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
+        "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
+        ".github/pull_request_template.md", ".github/CODEOWNERS", ".github/workflows/ci.yml",
+        *(f"src/{package}/{m}.py" for m in modules),
+        *(f"tests/{t}.py" for t in tests),
+    }  # fmt: skip
+
+
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}")
+
+
+def _snapshot(project: Path) -> dict[str, str]:
+    return {
+        name: hashlib.sha256((project / name).read_bytes()).hexdigest()
+        for name in sorted(project_files(project))
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", MATRIX, ids=[_case_id(c) for c in MATRIX])
+def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    answers: dict[str, Any] = {} if case == MATRIX[0] else dict(case)
+    render(project, **answers)
+
+    # Files: exactly the expected set, fully rendered, with a valid answers file.
+    assert project_files(project) == expected_files(case)
+    for name in project_files(project):
+        text = (project / name).read_text()
+        assert not LEFTOVER.search(text), f"unrendered Jinja in {name}"
+    recorded = answers_of(project)
+    assert recorded["_src_path"]
+    assert {key: recorded[key] for key in case} == case
+
+    # The project's own tools.
+    run(["uv", "sync", "--quiet"], project)
+    before = _snapshot(project)
+    run(["uv", "run", "ruff", "format", "."], project)
+    run(["uv", "run", "ruff", "check", "--fix", "."], project)
+    assert _snapshot(project) == before, "formatting a fresh project changed files"
+    run(["make", "lint"], project)
+    run(["make", "test"], project)
+
+    # The whole path, end to end.
+    result = run(["make", "all"], project)
+    output = result.stdout + result.stderr
+    assert "quality gate passed: version 1 is champion" in output
+    report = json.loads((project / "reports/evaluation.json").read_text())
+    assert report["gate"]["passed"] is True
+    assert report["model_version"] == "1"
+    if case["serving_mode"] != "online":
+        assert re.search(r"scored \d+ rows into data/predictions/predictions.parquet", output)
+        assert (project / "data/predictions/predictions.parquet").stat().st_size > 0
+    if case["serving_mode"] != "batch":
+        assert "serve smoke test passed: model v1" in output
+    model_card = (project / "docs/model_card.md").read_text()
+    assert "Quality gate: **PASSED**" in model_card

@@ -1,0 +1,145 @@
+"""Bad questionnaire answers are refused with a specific message, in a real terminal,
+and never with a traceback. Every other answer is supplied, so copier asks only the
+question under test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from copier import run_copy
+
+from .helpers import ROOT, answers_of, render
+from .terminal import copier_copy
+
+REGRESSION = {"problem_type": "regression", "success_metric": "rmse"}
+SQL = {"data_source": "sql"}
+BOTH = {"serving_mode": "both"}
+
+# question, bad answer, the message it must show, answers that make the question apply
+BAD_ANSWERS: list[tuple[str, str, str, dict[str, str]]] = [
+    ("project_name", "1st model", "project_name must start with a letter", {}),
+    ("project_name", "ab", "be 3 to 50 characters; got 'ab'", {}),
+    ("project_slug", "Bad Slug", "project_slug must be lowercase letters", {}),
+    ("package_name", "my-model", "package_name must be a valid lowercase Python identifier", {}),
+    ("package_name", "pandas", "package_name 'pandas' would shadow a module", {}),
+    ("project_description", "short", "project_description needs at least 10 characters", {}),
+    ("owner_team", "!!", "owner_team must be a team name", {}),
+    ("business_problem", "bad", "business_problem needs at least 10 characters", {}),
+    ("decision", "act", "decision needs at least 10 characters", {}),
+    ("success_threshold", "1.5", "roc_auc lies in (0, 1]; got 1.5", {}),
+    ("success_threshold", "0", "roc_auc lies in (0, 1]; got 0.0", {}),
+    ("success_threshold", "-5", "rmse is an error in target units and must be above 0", REGRESSION),
+    ("baseline_margin", "-0.1", "baseline_margin cannot be negative", {}),
+    ("baseline_margin", "1.5", "baseline_margin for roc_auc must be below 1", {}),
+    ("champion_tolerance", "-1", "champion_tolerance cannot be negative", {}),
+    ("data_path", "/etc/data.csv", "data_path must be relative to the project root", {}),
+    ("data_path", "data/raw/training.parquet", "data_path must end in .csv", {}),
+    ("sql_url", "warehouse.db", "sql_url must be a SQLAlchemy URL", SQL),
+    ("sql_url", "postgresql://me:secret@db/warehouse", "sql_url must not contain a password", SQL),
+    ("sql_table", "drop table", "sql_table must be a plain table name", SQL),
+    ("data_owner", "alice", "data_owner must be a handle such as @alice", {}),
+    ("target_column", "Churned!", "target_column must be a lowercase column name", {}),
+    ("ground_truth_delay_days", "-1", "ground_truth_delay_days must be between 0 and 3650", {}),
+    ("personal_data_columns", "email, churned", "the target 'churned' cannot be personal data", {}),
+    ("personal_data_columns", "E-mail", "personal_data_columns must be lowercase column names", {}),
+    ("sensitive_attributes", "churned", "the target 'churned' cannot be a sensitive attribute", {}),
+    ("latency_budget_ms", "0", "latency_budget_ms must be a positive number", BOTH),
+    ("batch_schedule", "every day", "batch_schedule must be a cron expression with 5 fields", {}),
+    ("retrain_schedule", "0 3 * *", "retrain_schedule must be a cron expression with 5 fields", {}),
+    ("product_owner", "bob", "product_owner must be a handle such as @alice", {}),
+    ("ml_engineer", "@", "ml_engineer must be a handle such as @carol", {}),
+]
+
+
+@pytest.fixture(scope="module")
+def base_answers(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[str, str]], Any]:
+    """Complete, valid answers for a configuration, read from a default render."""
+    cache: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+    def answers(overrides: dict[str, str]) -> dict[str, Any]:
+        key = tuple(sorted(overrides.items()))
+        if key not in cache:
+            project = render(tmp_path_factory.mktemp("base"), **overrides)
+            cache[key] = {k: v for k, v in answers_of(project).items() if not k.startswith("_")}
+        return dict(cache[key])
+
+    return answers
+
+
+def test_the_table_covers_at_least_twenty_bad_answers() -> None:
+    assert len(BAD_ANSWERS) >= 20
+    assert len({question for question, *_ in BAD_ANSWERS}) >= 20
+
+
+@pytest.mark.parametrize(
+    ("question", "bad", "message", "overrides"),
+    BAD_ANSWERS,
+    ids=[f"{q}={b}" for q, b, *_ in BAD_ANSWERS],
+)
+def test_bad_answer_is_refused_with_its_message(
+    question: str,
+    bad: str,
+    message: str,
+    overrides: dict[str, str],
+    base_answers: Callable[[dict[str, str]], dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    answers = base_answers(overrides)
+    assert question in answers, f"{question} is not asked for {overrides}"
+    del answers[question]
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(yaml.safe_dump(answers))
+    terminal = copier_copy(tmp_path / "project", data_file)
+    try:
+        terminal.wait_for("🎤")
+        terminal.answer(bad)
+        screen = terminal.wait_for(message)
+        assert "Traceback" not in terminal.transcript
+        assert not (tmp_path / "project" / "Makefile").exists(), "rendered despite a bad answer"
+        assert "Validation error" in screen or message in screen
+    finally:
+        terminal.close()
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "metric", "message"),
+    [
+        ("regression", "roc_auc", "roc_auc is for binary classification"),
+        ("binary", "rmse", "rmse is for regression"),
+        ("multiclass", "recall", "recall is for binary classification"),
+    ],
+)
+def test_metric_must_fit_the_problem_type(
+    problem_type: str, metric: str, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_copy(
+            str(ROOT),
+            tmp_path,
+            data={"problem_type": problem_type, "success_metric": metric},
+            defaults=True,
+            skip_tasks=True,
+            quiet=True,
+        )
+    assert not (tmp_path / "Makefile").exists()
+
+
+def test_disallowed_metrics_are_shown_disabled_in_the_terminal(
+    base_answers: Callable[[dict[str, str]], dict[str, Any]], tmp_path: Path
+) -> None:
+    answers = base_answers(REGRESSION)
+    for dependent in ("success_metric", "success_threshold", "baseline_margin",
+                      "champion_tolerance"):  # fmt: skip
+        del answers[dependent]
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(yaml.safe_dump(answers))
+    terminal = copier_copy(tmp_path / "project", data_file)
+    try:
+        screen = terminal.wait_for("RMSE")
+        assert "roc_auc is for binary classification" in screen
+    finally:
+        terminal.close()
