@@ -47,12 +47,17 @@ def render(destination: Path, **answers: Any) -> Path:
 
 
 def run(
-    command: list[str], cwd: Path, timeout: float = 900, check: bool = True
+    command: list[str],
+    cwd: Path,
+    timeout: float = 900,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command; on an unexpected exit status, fail with its output."""
     result = subprocess.run(
-        command, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=timeout
-    )
+        command, cwd=cwd, env=tool_env(**(env or {})), capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(command)} exited {result.returncode} in {cwd}\n"
