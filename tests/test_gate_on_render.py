@@ -21,6 +21,12 @@ def test_unreachable_threshold_fails_make_train_and_leaves_no_champion(tmp_path:
     assert "must be at least the threshold 0.9900" in result.stderr
     assert "nothing was promoted; the champion is unchanged" in result.stderr
 
+    # The CT workflow's summary step shows the gate's verdict.
+    summary = tmp_path / "summary.md"
+    run(["make", "report-summary"], project, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert "Quality gate: **FAILED**" in summary.read_text()
+    assert "must be at least the threshold 0.9900" in summary.read_text()
+
     champion = run(["uv", "run", "customer_churn", "champion"], project, check=False)
     assert champion.returncode == 2
     assert "no champion model in the registry" in champion.stderr

@@ -29,6 +29,8 @@ MATRIX: list[dict[str, str]] = [
     {name: values[row[i] % len(values)] for i, (name, values) in enumerate(OPTIONS.items())}
     for row in _L9
 ]
+for index in (4, 8):
+    MATRIX[index]["ci_provider"] = "gitlab"
 # The first row equals the defaults; render it from pure defaults (no answers given).
 assert MATRIX[0] == {"problem_type": "binary", "serving_mode": "batch", "data_source": "csv",
                      "tracking": "mlflow"}  # fmt: skip
@@ -39,6 +41,7 @@ def _case_id(case: dict[str, str]) -> str:
 
 
 def test_matrix_covers_every_pair_of_options() -> None:
+    assert {case.get("ci_provider", "github") for case in MATRIX} == {"github", "gitlab"}
     for (a, a_values), (b, b_values) in itertools.combinations(OPTIONS.items(), 2):
         seen = {(case[a], case[b]) for case in MATRIX}
         missing = set(itertools.product(a_values, b_values)) - seen
@@ -52,17 +55,24 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "features", "gate", "lineage", "metrics", "model", "registry", "report",
                "sample_data", "train"]  # fmt: skip
     modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
+    modules += ["exported_registry"]
     modules += ["api_schema", "serve", "smoke"] if online else []
     modules += ["batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
+    workflows = ["ci", "cd", "ct"] + (["batch"] if batch else [])
+    github_files = [".github/pull_request_template.md", ".github/CODEOWNERS",
+                    *(f".github/workflows/{w}.yml" for w in workflows)]  # fmt: skip
+    gitlab_files = [".gitlab/merge_request_templates/Default.md", ".gitlab/CODEOWNERS",
+                    ".gitlab-ci.yml"]  # fmt: skip
     return {
         ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
         "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
-        ".github/pull_request_template.md", ".github/CODEOWNERS", ".github/workflows/ci.yml",
+        "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
+        *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
         *(f"src/{package}/{m}.py" for m in modules),
         *(f"tests/{t}.py" for t in tests),
     }  # fmt: skip

@@ -1,0 +1,151 @@
+"""The workflows' make targets, run in workflow order on a rendered project, and the
+image they build: it runs as non-root, serves /health and /predict on loopback, and
+scores the sample as a batch job."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import render, run
+
+WORKFLOW_ORDER = ("ci", "ct", "batch", "cd")
+NEEDS_A_REGISTRY = {"image-login", "image-push"}  # no container registry is reachable here
+
+
+def container_engine() -> str:
+    """docker if its engine answers, else podman; skip (or fail under CI) if neither."""
+    for engine in ("docker", "podman"):
+        if (
+            shutil.which(engine)
+            and subprocess.run([engine, "info"], capture_output=True).returncode == 0
+        ):
+            return engine
+    if os.environ.get("GROUNDWORK_REQUIRE_CONTAINER") == "1":
+        pytest.fail("no container engine works; run ../shared/container/setup-podman.sh")
+    pytest.skip("no container engine (docker or podman) works on this machine")
+
+
+def _workflow_steps(project: Path) -> list[tuple[str, str]]:
+    steps = []
+    for name in WORKFLOW_ORDER:
+        path = project / ".github" / "workflows" / f"{name}.yml"
+        if not path.exists():
+            continue
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            steps += [(name, step["run"]) for step in job["steps"] if "run" in step]
+    return steps
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http(url: str, payload: Any | None = None) -> tuple[int, Any]:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("mode", "tracking"), [("batch", "none"), ("online", "none"), ("both", "mlflow")]
+)
+def test_workflow_targets_run_in_order_and_the_image_works(
+    mode: str, tracking: str, tmp_path: Path, record_property: Any
+) -> None:
+    engine = container_engine()
+    project = render(tmp_path / "project", serving_mode=mode, tracking=tracking)
+    env = {"CONTAINER": engine, "ENVIRONMENT": "staging"}
+
+    for workflow, command in _workflow_steps(project):
+        target = command.split()[1]
+        if target in NEEDS_A_REGISTRY:
+            continue
+        result = run(shlex.split(command), project, check=False, env=env, timeout=1800)
+        if target == "deploy":
+            # Unconfigured on purpose: it must fail loudly, never pass silently.
+            assert result.returncode != 0, f"{workflow}: deploy passed while unconfigured"
+            assert "deploy: not configured" in result.stderr
+            continue
+        assert result.returncode == 0, (
+            f"{workflow}: `{command}` exited {result.returncode}\n{result.stdout[-3000:]}"
+            f"\n{result.stderr[-3000:]}"
+        )
+
+    image = "customer-churn:local"
+    user = run([engine, "run", "--rm", "--entrypoint", "id", image, "-u"], project)
+    assert user.stdout.strip() not in {"", "0"}, "the container runs as root"
+    size = run([engine, "image", "inspect", image, "--format", "{{.Size}}"], project)
+    record_property("image size", f"{image} ({mode}, {tracking}): {int(size.stdout) / 1e6:.0f} MB")
+    labels = run([engine, "image", "inspect", image, "--format", "{{json .Labels}}"], project)
+    champion = run(["uv", "run", "customer_churn", "champion"], project).stdout.strip()
+    assert json.loads(labels.stdout)["model.version"] == champion
+
+    if mode != "online":
+        _check_batch_container(engine, image, project, tmp_path)
+    if mode != "batch":
+        _check_online_container(engine, image, project, champion)
+
+
+def _check_batch_container(engine: str, image: str, project: Path, tmp_path: Path) -> None:
+    io = tmp_path / "io"
+    io.mkdir()
+    shutil.copy(project / "data/raw/scoring.csv", io / "scoring.csv")
+    io.chmod(0o777)  # the container's non-root user writes here
+    run(
+        [engine, "run", "--rm", "-v", f"{io}:/data", image, "predict",
+         "--source", "/data/scoring.csv", "--output", "/data/predictions.parquet"],
+        project,
+    )  # fmt: skip
+    assert (io / "predictions.parquet").stat().st_size > 0
+
+
+def _check_online_container(engine: str, image: str, project: Path, champion: str) -> None:
+    port = _free_port()
+    started = run([engine, "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8000", image], project)
+    container = started.stdout.strip()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if _http(f"{base}/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, run([engine, "logs", container], project).stderr
+            time.sleep(1)
+        rows = json.loads(
+            run(
+                ["uv", "run", "python", "-c",
+                 "import json; from customer_churn.config import get_settings; "
+                 "from customer_churn.smoke import sample_rows; "
+                 "print(json.dumps(sample_rows(get_settings(), 3)))"],
+                project,
+            ).stdout
+        )  # fmt: skip
+        status, body = _http(f"{base}/predict", {"rows": rows})
+        assert status == 200, body
+        assert len(body["predictions"]) == 3 and body["model_version"] == champion
+        assert _http(f"{base}/predict", {"rows": [{"age": 150}]})[0] == 422
+    finally:
+        subprocess.run([engine, "rm", "-f", container], capture_output=True)

@@ -1,0 +1,128 @@
+"""Delivery pipelines: valid against their schemas, clean under their ecosystems'
+security linters, and made only of `make` targets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import render
+
+BIN = Path(sys.executable).parent
+CASES = [
+    (provider, mode) for provider in ("github", "gitlab") for mode in ("batch", "online", "both")
+]
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
+MAKE_STEP = re.compile(r"^make [a-z-]+( [A-Z_]+=[\w.-]+)*$")
+
+
+def _tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which(name, path=str(BIN)) or shutil.which(name)
+    assert executable, f"{name} is not installed (it is in the dev dependency group)"
+    return subprocess.run([executable, *args], cwd=cwd, capture_output=True, text=True)
+
+
+def _workflows(project: Path) -> dict[str, dict[str, Any]]:
+    folder = project / ".github" / "workflows"
+    return {path.stem: yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yml"))}
+
+
+@pytest.mark.parametrize(("provider", "mode"), CASES, ids=[f"{p}-{m}" for p, m in CASES])
+def test_pipelines_validate_and_pass_linters(provider: str, mode: str, tmp_path: Path) -> None:
+    project = render(tmp_path / "project", ci_provider=provider, serving_mode=mode)
+
+    if provider == "github":
+        workflows = _workflows(project)
+        expected = {"ci", "cd", "ct"} | ({"batch"} if mode != "online" else set())
+        assert set(workflows) == expected
+        assert not (project / ".gitlab-ci.yml").exists()
+        paths = [str(p) for p in sorted((project / ".github/workflows").glob("*.yml"))]
+        schema = _tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows",
+                       *paths, cwd=project)  # fmt: skip
+        assert schema.returncode == 0, schema.stdout + schema.stderr
+        audit = _tool("zizmor", "--offline", "--no-progress", ".github/workflows", cwd=project)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert "No findings" in audit.stdout + audit.stderr
+        for name, workflow in workflows.items():
+            _assert_github_hygiene(name, workflow)
+    else:
+        assert not (project / ".github" / "workflows").exists()
+        schema = _tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci",
+                       ".gitlab-ci.yml", cwd=project)  # fmt: skip
+        assert schema.returncode == 0, schema.stdout + schema.stderr
+        _assert_gitlab_scripts_are_make_targets(
+            yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        )
+
+    compose = _tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec",
+                    "compose.yaml", cwd=project)  # fmt: skip
+    assert compose.returncode == 0, compose.stdout + compose.stderr
+
+    hadolint = _tool("hadolint", "--failure-threshold", "style", "Dockerfile", cwd=project)
+    assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout
+    scripts = [str(p) for p in (project / "scripts").glob("*.sh")]
+    assert scripts
+    shellcheck = _tool("shellcheck", *scripts, cwd=project)
+    assert shellcheck.returncode == 0, shellcheck.stdout
+
+
+def _assert_github_hygiene(name: str, workflow: dict[str, Any]) -> None:
+    assert workflow["permissions"] == {}, f"{name}: top-level permissions must be empty"
+    assert "concurrency" in workflow, f"{name}: no concurrency group"
+    for job_name, job in workflow["jobs"].items():
+        where = f"{name}.{job_name}"
+        assert "timeout-minutes" in job, f"{where}: no timeout"
+        assert "permissions" in job, f"{where}: no job permissions"
+        for step in job["steps"]:
+            if "uses" in step:
+                assert SHA_PIN.match(step["uses"]), f"{where}: {step['uses']} is not SHA-pinned"
+                if step["uses"].startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False, where
+            if "run" in step:
+                assert MAKE_STEP.match(step["run"].strip()), f"{where}: `{step['run']}`"
+                assert "${{" not in step["run"], f"{where}: expression inside run"
+
+
+def _assert_gitlab_scripts_are_make_targets(pipeline: dict[str, Any]) -> None:
+    jobs = {k: v for k, v in pipeline.items() if isinstance(v, dict) and "script" in v}
+    assert {"lint", "test", "train", "build-image", "retrain"} <= set(jobs)
+    for name, job in jobs.items():
+        assert "timeout" in job or "extends" in job, f"{name}: no timeout"
+        for line in job["script"]:
+            command = line.split("make ", 1)
+            assert len(command) == 2 and MAKE_STEP.match("make " + command[1]), f"{name}: {line}"
+
+
+def _make_targets(commands: list[str]) -> set[str]:
+    return {command.split("make ", 1)[1].split()[0] for command in commands if "make " in command}
+
+
+@pytest.mark.parametrize("mode", ["batch", "online", "both"])
+def test_gitlab_runs_only_targets_the_github_order_test_exercises(
+    mode: str, tmp_path: Path
+) -> None:
+    """test_container runs the GitHub workflows' targets in order; GitLab uses no others."""
+    github = render(tmp_path / "github", serving_mode=mode)
+    gitlab = render(tmp_path / "gitlab", serving_mode=mode, ci_provider="gitlab")
+    github_commands = [
+        step["run"]
+        for workflow in _workflows(github).values()
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+    ]
+    pipeline = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
+    gitlab_commands = [
+        line for job in pipeline.values() if isinstance(job, dict) for line in job.get("script", [])
+    ]
+    assert _make_targets(gitlab_commands) <= _make_targets(github_commands)
+    makefile = (gitlab / "Makefile").read_text()
+    for target in _make_targets(gitlab_commands):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"no make target {target}"
