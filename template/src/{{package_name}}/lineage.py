@@ -27,7 +27,9 @@ def git_commit() -> str | None:
         )
     except FileNotFoundError:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:  # not a git repository (yet)
+        return None
+    return result.stdout.strip() or None
 
 
 def template_version() -> str | None:
