@@ -21,7 +21,7 @@ import yaml
 
 from .helpers import render, run
 
-WORKFLOW_ORDER = ("ci", "ct", "batch", "cd")
+WORKFLOW_ORDER = ("ci", "ct", "batch", "monitor", "cd")
 NEEDS_A_REGISTRY = {"image-login", "image-push"}  # no container registry is reachable here
 
 
@@ -45,7 +45,8 @@ def _workflow_steps(project: Path) -> list[tuple[str, str]]:
         if not path.exists():
             continue
         for job in yaml.safe_load(path.read_text())["jobs"].values():
-            steps += [(name, step["run"]) for step in job["steps"] if "run" in step]
+            # A job that calls a reusable workflow (monitor → ct) has no steps of its own.
+            steps += [(name, step["run"]) for step in job.get("steps", []) if "run" in step]
     return steps
 
 

@@ -53,16 +53,18 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     batch = case["serving_mode"] != "online"
     modules = ["__init__", "cli", "config", "contract", "data", "draft_contract", "evaluate",
                "features", "gate", "lineage", "metrics", "model", "registry", "report",
-               "sample_data", "train"]  # fmt: skip
+               "sample_data", "train", "prediction_log", "drift", "monitor", "monitor_report",
+               "telemetry"]  # fmt: skip
     modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
     modules += ["exported_registry"]
     modules += ["api_schema", "serve", "smoke"] if online else []
     modules += ["batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
-             "test_features", "test_gate", "test_training"]  # fmt: skip
+             "test_features", "test_gate", "test_training", "test_monitoring",
+             "test_alert_rules"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
-    workflows = ["ci", "cd", "ct"] + (["batch"] if batch else [])
+    workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
     github_files = [".github/pull_request_template.md", ".github/CODEOWNERS",
                     *(f".github/workflows/{w}.yml" for w in workflows)]  # fmt: skip
     gitlab_files = [".gitlab/merge_request_templates/Default.md", ".gitlab/CODEOWNERS",
@@ -71,6 +73,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
         "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
+        "docs/runbook.md", "monitoring/alerts.yml", "monitoring/dashboard.json",
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
         *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
         *(f"src/{package}/{m}.py" for m in modules),
@@ -124,6 +127,9 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
         assert (project / "data/predictions/predictions.parquet").stat().st_size > 0
     if case["serving_mode"] != "batch":
         assert "serve smoke test passed: model v1" in output
+    # `make all` ends with monitoring: the sample's live data raises no alarm.
+    assert "monitoring verdict: ok" in output
+    assert (project / "reports/monitoring/monitoring.html").exists()
     model_card = (project / "docs/model_card.md").read_text()
     assert "Model version: **1**" in model_card
     assert "No model has been trained yet" not in model_card

@@ -50,6 +50,9 @@ BAD_ANSWERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("latency_budget_ms", "0", "latency_budget_ms must be a positive number", BOTH),
     ("batch_schedule", "every day", "batch_schedule must be a cron expression with 5 fields", {}),
     ("retrain_schedule", "0 3 * *", "retrain_schedule must be a cron expression with 5 fields", {}),
+    ("monitoring_schedule", "daily", "monitoring_schedule must be a cron expression", {}),
+    ("drift_psi_limit", "0", "drift_psi_limit must be above 0 and at most 5", {}),
+    ("max_model_age_days", "0", "max_model_age_days must be a positive number of days", {}),
     ("product_owner", "bob", "product_owner must be a handle such as @alice", {}),
     ("ml_engineer", "@", "ml_engineer must be a handle such as @carol", {}),
 ]

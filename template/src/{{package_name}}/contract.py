@@ -71,6 +71,21 @@ class Contract(BaseModel):
         except pa.errors.SchemaErrors as exc:
             raise ContractError(format_failures(exc.failure_cases)) from None
 
+    def failure_cases(self, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        """Every broken rule in `columns`, one row each (column, check, index, failure_case).
+
+        For monitoring, which measures how much of the live data breaks the contract
+        rather than stopping at the first bad table. A whole-column failure (missing,
+        wrong type) has no row index.
+        """
+        schema = pa.DataFrameSchema({name: _pandera_column(self.columns[name]) for name in columns})
+        try:
+            schema.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            failures: pd.DataFrame = exc.failure_cases
+            return failures
+        return pd.DataFrame(columns=["column", "check", "index", "failure_case"])
+
 
 def _pandera_column(spec: ColumnSpec) -> pa.Column:
     checks = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,10 @@ class ExportedRegistry:
         model: Pipeline = joblib.load(self.root / "model.joblib")
         return model
 
+    def trained_at(self, version: str) -> datetime | None:
+        stamp = self.root / "TRAINED_AT"
+        return datetime.fromisoformat(stamp.read_text().strip()) if stamp.exists() else None
+
 
 def export_champion(registry: Registry, destination: Path) -> str:
     """Copy the champion into `destination` (replaced whole, never half-written)."""
@@ -49,6 +54,9 @@ def export_champion(registry: Registry, destination: Path) -> str:
     try:
         joblib.dump(model, staging / "model.joblib")
         (staging / "VERSION").write_text(version + "\n")
+        trained_at = registry.trained_at(version)
+        if trained_at is not None:
+            (staging / "TRAINED_AT").write_text(trained_at.isoformat() + "\n")
         if destination.exists():
             shutil.rmtree(destination)
         os.replace(staging, destination)

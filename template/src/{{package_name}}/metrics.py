@@ -16,12 +16,20 @@ NEEDS_SCORES = {"roc_auc", "average_precision"}
 def score(metric: str, model: Pipeline, features: pd.DataFrame, target: pd.Series) -> float:
     """The value of `metric` for `model` on a labelled frame."""
     if metric in NEEDS_SCORES:
-        if target.nunique() < 2:
+        return score_predictions(metric, target, None, model.predict_proba(features)[:, 1])
+    return score_predictions(metric, target, model.predict(features), None)
+
+
+def score_predictions(metric: str, target: Any, predicted: Any | None, scores: Any | None) -> float:
+    """The value of `metric` from outcomes and predictions (labels or positive-class scores).
+
+    Shared by evaluation (fresh predictions) and monitoring (logged predictions).
+    """
+    if metric in NEEDS_SCORES:
+        if pd.Series(target).nunique() < 2:
             return float("nan")
-        scores = model.predict_proba(features)[:, 1]
         scorer = skm.roc_auc_score if metric == "roc_auc" else skm.average_precision_score
         return float(scorer(target, scores))
-    predicted = model.predict(features)
     functions: dict[str, Any] = {
         "f1": lambda y, p: skm.f1_score(y, p, zero_division=0),
         "recall": lambda y, p: skm.recall_score(y, p, zero_division=0),

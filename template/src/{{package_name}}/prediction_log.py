@@ -1,0 +1,216 @@
+"""The prediction log: every prediction and every known outcome, append-only.
+
+Two tables in any SQLAlchemy database ([monitoring] log_url, or PREDICTION_LOG_URL):
+`predictions` (id, time, source, model version, input features as JSON, output) and
+`feedback` (prediction id, outcome, time received). Rows are only ever inserted;
+a corrected outcome is a new feedback row, and the latest one wins when joined.
+
+Personal-data columns are never written: they are dropped from the logged
+features, and a personal id column is stored as a one-way hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+logger = logging.getLogger(__name__)
+
+RecordBuilder = Callable[[], list[dict[str, Any]]]
+
+metadata = sa.MetaData()
+predictions_table = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("prediction_id", sa.String(64), primary_key=True),
+    sa.Column("logged_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(128)),
+    sa.Column("features", sa.Text, nullable=False),
+    sa.Column("prediction", sa.Text, nullable=False),
+    sa.Column("score", sa.Float),
+)
+feedback_table = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("prediction_id", sa.String(64), nullable=False, index=True),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+)
+
+
+def utc_now() -> datetime:
+    """Naive UTC: portable across databases that drop the time zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_prediction_id() -> str:
+    return uuid.uuid4().hex
+
+
+def pseudonym(value: Any) -> str:
+    return hashlib.sha256(str(value).encode()).hexdigest()[:32]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN to JSON-friendly Python values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def prediction_records(
+    frame: pd.DataFrame,
+    result: pd.DataFrame,
+    *,
+    prediction_ids: list[str],
+    model_version: str,
+    source: str,
+    feature_names: list[str],
+    id_column: str | None,
+    personal_data: list[str],
+) -> list[dict[str, Any]]:
+    """Rows for the `predictions` table; only model features are logged, never personal data."""
+    logged = [name for name in feature_names if name not in personal_data and name in frame]
+    features = frame[logged].astype(object).where(frame[logged].notna(), None)
+    entity_ids: list[Any] = [None] * len(frame)
+    if id_column is not None and id_column in frame:
+        raw_ids = frame[id_column].tolist()
+        hide = id_column in personal_data
+        entity_ids = [None if v is None else (pseudonym(v) if hide else str(v)) for v in raw_ids]
+    scores = result["probability"].tolist() if "probability" in result else None
+    if scores is None and pd.api.types.is_numeric_dtype(result["prediction"]):
+        scores = result["prediction"].tolist()  # regression: the value itself
+    now = utc_now()
+    records = []
+    for position, (row, value) in enumerate(
+        zip(features.to_dict(orient="records"), result["prediction"].tolist(), strict=True)
+    ):
+        records.append(
+            {
+                "prediction_id": prediction_ids[position],
+                "logged_at": now,
+                "source": source,
+                "model_version": model_version,
+                "entity_id": entity_ids[position],
+                "features": json.dumps({k: _plain(v) for k, v in row.items()}),
+                "prediction": json.dumps(_plain(value)),
+                "score": None if scores is None else _plain(scores[position]),
+            }
+        )
+    return records
+
+
+class PredictionLog:
+    """Append to and read from the prediction log."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url)
+        metadata.create_all(self.engine)
+
+    def append(
+        self, records: list[dict[str, Any]], connection: sa.Connection | None = None
+    ) -> None:
+        """Insert predictions, in their own transaction unless `connection` is given."""
+        if not records:
+            return
+        if connection is not None:
+            connection.execute(predictions_table.insert(), records)
+            return
+        with self.engine.begin() as own:
+            own.execute(predictions_table.insert(), records)
+
+    def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> int:
+        """Record (prediction_id, outcome) pairs; return how many were written."""
+        now = utc_now()
+        rows = [
+            {"prediction_id": str(pid), "outcome": json.dumps(_plain(out)), "received_at": now}
+            for pid, out in outcomes
+        ]
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(feedback_table.insert(), rows)
+        return len(rows)
+
+    def read_predictions(self, since: datetime, until: datetime) -> pd.DataFrame:
+        """Predictions logged in [since, until): features expanded into columns."""
+        query = sa.select(predictions_table).where(
+            predictions_table.c.logged_at >= since, predictions_table.c.logged_at < until
+        )
+        with self.engine.connect() as connection:
+            rows = pd.read_sql(query, connection)
+        if rows.empty:
+            return rows
+        features = pd.json_normalize([json.loads(text) for text in rows.pop("features")])
+        rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
+        return pd.concat([rows.reset_index(drop=True), features], axis=1)
+
+    def read_feedback(self, until: datetime) -> pd.DataFrame:
+        """The latest outcome per prediction received before `until`."""
+        query = sa.select(feedback_table).where(feedback_table.c.received_at < until)
+        with self.engine.connect() as connection:
+            rows = pd.read_sql(query, connection)
+        rows["outcome"] = [json.loads(text) for text in rows["outcome"]]
+        latest = rows.sort_values("received_at").drop_duplicates("prediction_id", keep="last")
+        return latest.reset_index(drop=True)
+
+
+class BackgroundLogWriter:
+    """Writes predictions on a background thread, off the request path.
+
+    A request only queues a function that builds its log records; this thread builds
+    and inserts them in batches. A failing database is logged, never turned into a
+    failed prediction.
+    """
+
+    def __init__(self, log: PredictionLog, batch_size: int = 500, interval_s: float = 1.0):
+        self.log = log
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self.queue: queue.SimpleQueue[RecordBuilder | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        self.thread.start()
+
+    def put(self, build: RecordBuilder) -> None:
+        self.queue.put(build)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        self.queue.put(None)
+        self.thread.join(timeout=30)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[dict[str, Any]] = []
+            try:
+                build = self.queue.get(timeout=self.interval_s)
+                while build is not None:
+                    batch.extend(build())
+                    if len(batch) >= self.batch_size:
+                        break
+                    build = self.queue.get_nowait()
+                stopping = build is None
+            except queue.Empty:
+                pass
+            except Exception:  # a bad record must not stop the writer
+                logger.exception("could not build prediction log records")
+            if batch:
+                try:
+                    self.log.append(batch)
+                except sa.exc.SQLAlchemyError:
+                    logger.exception("could not write %d predictions to the log", len(batch))

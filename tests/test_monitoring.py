@@ -1,0 +1,293 @@
+"""Monitoring on rendered projects, through their own make targets: the verdict, its
+exit status and CI output, the retrain it triggers, the online feedback loop and
+/metrics, and the alert rules under promtool."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .helpers import render, run, tool_env
+
+
+def _in_project(project: Path, code: str) -> str:
+    """Run Python in the rendered project's environment (pandas lives there, not here)."""
+    return run([str(project / ".venv/bin/python"), "-c", code], project).stdout
+
+
+def _shifted_scoring(project: Path, destination: Path) -> Path:
+    """The sample's scoring rows with monthly charges raised by 40 EUR (inside the contract)."""
+    _in_project(
+        project,
+        "import pandas as pd; f = pd.read_csv('data/raw/scoring.csv'); "
+        "f['monthly_charges'] = (f['monthly_charges'] + 40).clip(upper=500); "
+        f"f.to_csv('{destination}', index=False)",
+    )
+    return destination
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+@pytest.mark.slow
+def test_batch_verdict_drives_retraining(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", serving_mode="batch", tracking="none")
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data", "train", "predict"], project)
+
+    # Same distribution: verdict ok, exit 0, and the CI hooks receive it.
+    github_output, summary = tmp_path / "github_output", tmp_path / "summary.md"
+    ci = {"GITHUB_OUTPUT": str(github_output), "GITHUB_STEP_SUMMARY": str(summary)}
+    ok = run(["make", "monitor"], project, check=False, env=ci)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "monitoring verdict: ok" in ok.stdout
+    assert _outputs(github_output) == {"verdict": "ok"}
+    assert summary.read_text().startswith("# Monitoring: ✅ ok")
+    report = json.loads((project / "reports/monitoring/monitoring.json").read_text())
+    assert report["window"]["rows"] == 500 and report["window"]["source"] == "prediction log"
+    assert report["drift"]["drifted"] == []
+    assert "data:image/png;base64," in (project / "reports/monitoring/monitoring.html").read_text()
+    unchanged = run(["make", "retrain-if-drifted"], project)
+    assert "monitoring verdict 'ok': no retraining" in unchanged.stdout
+    assert run(["uv", "run", "customer_churn", "champion"], project).stdout.strip() == "1"
+
+    # A mean shift: named, exit 3 ("retrain") from the command; `make monitor` fails
+    # (make reports the 3) after handing the verdict to CI; the retrain passes the gate.
+    github_output.unlink()
+    shifted = _shifted_scoring(project, tmp_path / "shifted.csv")
+    command = run(["uv", "run", "customer_churn", "monitor", "--current", str(shifted)], project,
+                  check=False)  # fmt: skip
+    assert command.returncode == 3, command.stdout + command.stderr
+    assert "feature `monthly_charges` drifted" in command.stderr
+    drift = run(["make", "monitor", f"CURRENT={shifted}"], project, check=False, env=ci)
+    assert drift.returncode != 0 and "Error 3" in drift.stderr
+    assert _outputs(github_output) == {"verdict": "retrain"}
+    assert _outputs(project / "reports/monitoring/verdict.env") == {"VERDICT": "retrain"}
+    retrained = run(["make", "retrain-if-drifted"], project)
+    assert "quality gate passed: version 2 is champion" in retrained.stdout
+
+    # Outcomes for a batch arrive later as a labels file, keyed by prediction_id.
+    labels = tmp_path / "labels.csv"
+    _in_project(
+        project,
+        "import pandas as pd; s = pd.read_parquet('data/predictions/predictions.parquet'); "
+        "s[['prediction_id']].assign(churned=(s['prediction'] == 0).astype(int))"
+        f".to_csv('{labels}', index=False)",
+    )
+    recorded = run(["make", "feedback", f"LABELS={labels}"], project)
+    assert "recorded 500 outcomes" in recorded.stdout
+    bad = run(["make", "feedback", f"LABELS={shifted}"], project, check=False)
+    assert bad.returncode != 0 and "needs the columns prediction_id and churned" in bad.stderr
+
+    # No live data at all is a clear error (exit 2), not a silent "ok".
+    nowhere = {"PREDICTION_LOG_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    empty = run(["uv", "run", "customer_churn", "monitor"], project, check=False, env=nowhere)
+    assert empty.returncode == 2 and "no live data" in empty.stderr
+    assert run(["make", "monitor"], project, check=False, env=nowhere).returncode != 0
+    assert not (project / "reports/monitoring/verdict.env").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http(url: str, payload: Any | None = None) -> tuple[int, str]:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.slow
+def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", serving_mode="online", tracking="none")
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data", "train"], project)
+    port = _free_port()
+    server_log = (tmp_path / "server.log").open("w")
+    # The venv's entry point directly, so that SIGTERM reaches uvicorn (and its shutdown
+    # flushes the prediction log).
+    server = subprocess.Popen(
+        [str(project / ".venv/bin/customer_churn"), "serve", "--port", str(port)],
+        cwd=project, env=tool_env(), stdout=server_log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if _http(f"{base}/ready")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            time.sleep(0.5)
+        rows = json.loads(
+            _in_project(
+                project,
+                "import pandas as pd; f = pd.read_csv('data/raw/scoring.csv'); "
+                "print(f.drop(columns=['email']).head(150).to_json(orient='records'))",
+            )
+        )
+        prediction_ids = []
+        for start in range(0, len(rows), 50):
+            status, body = _http(f"{base}/predict", {"rows": rows[start : start + 50]})
+            assert status == 200, body
+            prediction_ids += [p["prediction_id"] for p in json.loads(body)["predictions"]]
+        status, _ = _http(f"{base}/predict", {"rows": [{**rows[0], "age": 150}]})
+        assert status == 422
+        outcomes = [{"prediction_id": pid, "outcome": 1} for pid in prediction_ids[:40]]
+        status, body = _http(f"{base}/feedback", {"outcomes": outcomes})
+        assert (status, json.loads(body)) == (202, {"recorded": 40})
+        status, metrics = _http(f"{base}/metrics")
+        assert status == 200
+        assert 'ml_validation_failures_total{endpoint="/predict"} 1.0' in metrics
+        assert 'ml_http_requests_total{endpoint="/predict",method="POST",status="200"} 3.0' in metrics
+        assert 'ml_model_info{version="1"} 1.0' in metrics
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server_log.close()
+
+    # The log holds what was served, and no raw personal data.
+    with sqlite3.connect(project / "data/monitoring/prediction_log.db") as db:
+        logged = db.execute("select count(*), group_concat(features) from predictions").fetchone()
+    assert logged[0] == 150
+    assert "@example.com" not in logged[1] and '"age"' in logged[1]
+
+    result = run(["make", "monitor"], project, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((project / "reports/monitoring/monitoring.json").read_text())
+    assert report["window"]["rows"] == 150
+    assert report["performance"]["labelled"] == 40
+    assert report["performance"]["status"] == "measured"  # 40 labels >= min_labels 30
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    if found:
+        return found
+    if os.environ.get("GROUNDWORK_REQUIRE_PROMTOOL") == "1":
+        pytest.fail("promtool is missing: apt-get install prometheus")
+    pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+
+
+def _firing_and_quiet(budget_s: float, max_age_days: int) -> dict[str, tuple[list, list, str]]:
+    """Per alert: series that must fire it, series that must not, and when to look."""
+    req = 'ml_http_requests_total{endpoint="/predict",method="POST",status="%s"}'
+    bucket = 'ml_http_request_duration_seconds_bucket{endpoint="/predict",le="%s"}'
+    old = str(-(max_age_days + 30) * 86400)
+    return {
+        "ModelDriftDetected": (
+            [("ml_features_drifted", "2+0x60")], [("ml_features_drifted", "0+0x60")], "5m"),
+        "LiveDataBreaksContract": (
+            [("ml_data_contract_violation_ratio", "0.3+0x60")],
+            [("ml_data_contract_violation_ratio", "0+0x60")], "5m"),
+        "ModelStale": (
+            [("ml_model_trained_timestamp_seconds", f"{old}+0x60")],
+            [("ml_model_trained_timestamp_seconds", "0+0x60")], "5m"),
+        "MonitoringNotRunning": (
+            [("ml_monitoring_last_run_timestamp_seconds", "-1000000+0x60")],
+            [("ml_monitoring_last_run_timestamp_seconds", "0+0x60")], "5m"),
+        "LatencyAboveBudget": (
+            [(bucket % budget_s, "0+0x60"), (bucket % (budget_s * 4), "0+10x60"),
+             (bucket % "+Inf", "0+10x60")],
+            [(bucket % (budget_s / 2), "0+10x60"), (bucket % budget_s, "0+10x60"),
+             (bucket % "+Inf", "0+10x60")], "30m"),
+        "HighErrorRate": (
+            [(req % "500", "0+10x60"), (req % "200", "0+10x60")],
+            [(req % "200", "0+10x60")], "30m"),
+        "HighValidationFailureRate": (
+            [('ml_validation_failures_total{endpoint="/predict"}', "0+10x60"),
+             (req % "422", "0+10x60")],
+            [('ml_validation_failures_total{endpoint="/predict"}', "0+0x60"),
+             (req % "200", "0+10x60")], "40m"),
+        "NoPredictions": (
+            [("ml_monitoring_verdict", "0+0x60")],
+            [('ml_predictions_total{model_version="1",label="0"}', "0+10x60")], "50m"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["batch", "online"])
+def test_alert_rules_pass_promtool_and_fire_when_they_should(mode: str, tmp_path: Path) -> None:
+    promtool = _promtool()
+    project = render(tmp_path / "project", serving_mode=mode, latency_budget_ms=80)
+    rules_file = project / "monitoring/alerts.yml"
+    check = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True,
+                           text=True)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    rules = {
+        rule["alert"]: rule
+        for group in yaml.safe_load(rules_file.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    expected = {"ModelDriftDetected", "LiveDataBreaksContract", "ModelStale",
+                "MonitoringNotRunning"}  # fmt: skip
+    if mode == "online":
+        expected |= {"LatencyAboveBudget", "HighErrorRate", "HighValidationFailureRate",
+                     "NoPredictions"}  # fmt: skip
+    assert set(rules) == expected
+
+    cases = _firing_and_quiet(0.08, 90)
+    tests = []
+    for name, rule in rules.items():
+        firing, quiet, at = cases[name]
+        alert = {"exp_labels": rule["labels"], "exp_annotations": rule["annotations"]}
+        for series, expected_alerts in [(firing, [alert]), (quiet, [])]:
+            tests.append(
+                {
+                    "interval": "1m",
+                    "input_series": [{"series": s, "values": v} for s, v in series],
+                    "alert_rule_test": [
+                        {"eval_time": at, "alertname": name, "exp_alerts": expected_alerts}
+                    ],
+                }
+            )
+    unit = project / "monitoring/alerts_test.yml"
+    unit.write_text(yaml.safe_dump({"rule_files": ["alerts.yml"], "tests": tests}))
+    result = subprocess.run([promtool, "test", "rules", str(unit)], capture_output=True,
+                            text=True)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
+
+
+def test_the_workflows_hand_the_verdict_to_continuous_training(tmp_path: Path) -> None:
+    github = render(tmp_path / "github")
+    monitor = yaml.safe_load((github / ".github/workflows/monitor.yml").read_text())
+    job = monitor["jobs"]["monitor"]
+    step = next(s for s in job["steps"] if s.get("id") == "monitor")
+    assert step["run"].strip() == "make monitor"
+    assert job["outputs"]["verdict"] == "${{ steps.monitor.outputs.verdict }}"
+    retrain = monitor["jobs"]["retrain"]
+    assert retrain["needs"] == "monitor"
+    assert retrain["if"] == "always() && needs.monitor.outputs.verdict == 'retrain'"
+    assert retrain["uses"] == "./.github/workflows/ct.yml"
+    ct = yaml.safe_load((github / ".github/workflows/ct.yml").read_text())
+    assert "workflow_call" in ct[True]  # PyYAML reads the key `on` as True
+
+    gitlab = render(tmp_path / "gitlab", ci_provider="gitlab")
+    pipeline = yaml.safe_load((gitlab / ".gitlab-ci.yml").read_text())
+    assert "allow_failure" not in pipeline["monitor"]  # a crossed limit turns the job red
+    assert pipeline["monitor"]["artifacts"]["when"] == "always"
+    assert pipeline["monitor"]["artifacts"]["reports"]["dotenv"] == "reports/monitoring/verdict.env"
+    retrain_on_drift = pipeline["retrain-on-drift"]
+    assert retrain_on_drift["needs"] == ["monitor"]
+    assert retrain_on_drift["rules"][0]["when"] == "always"  # runs after a red monitor job
+    assert "make retrain-if-drifted" in retrain_on_drift["script"]
