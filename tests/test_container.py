@@ -8,18 +8,16 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from .helpers import render, run
+from .helpers import free_port, http, render, run
 
 WORKFLOW_ORDER = ("ci", "ct", "batch", "monitor", "cd")
 NEEDS_A_REGISTRY = {"image-login", "image-push"}  # no container registry is reachable here
@@ -50,20 +48,9 @@ def _workflow_steps(project: Path) -> list[tuple[str, str]]:
     return steps
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _http(url: str, payload: Any | None = None) -> tuple[int, Any]:
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    status, body = http(url, payload)
+    return status, json.loads(body or "null")
 
 
 @pytest.mark.slow
@@ -121,7 +108,7 @@ def _check_batch_container(engine: str, image: str, project: Path, tmp_path: Pat
 
 
 def _check_online_container(engine: str, image: str, project: Path, champion: str) -> None:
-    port = _free_port()
+    port = free_port()
     started = run([engine, "run", "-d", "--rm", "-p", f"127.0.0.1:{port}:8000", image], project)
     container = started.stdout.strip()
     try:

@@ -95,9 +95,8 @@ def _assert_github_hygiene(name: str, workflow: dict[str, Any]) -> None:
 
 def _assert_gitlab_scripts_are_make_targets(pipeline: dict[str, Any]) -> None:
     jobs = {k: v for k, v in pipeline.items() if isinstance(v, dict) and "script" in v}
-    assert {"lint", "test", "train", "build-image", "retrain", "monitor", "retrain-on-drift"} <= set(
-        jobs
-    )
+    required = {"lint", "test", "train", "build-image", "retrain", "monitor", "retrain-on-drift"}
+    assert required <= set(jobs)
     for name, job in jobs.items():
         assert "timeout" in job or "extends" in job, f"{name}: no timeout"
         for line in job["script"]:

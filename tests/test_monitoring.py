@@ -7,19 +7,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from .helpers import render, run, tool_env
+from .helpers import free_port, http, render, run, tool_env
 
 
 def _in_project(project: Path, code: str) -> str:
@@ -100,28 +97,12 @@ def test_batch_verdict_drives_retraining(tmp_path: Path) -> None:
     assert not (project / "reports/monitoring/verdict.env").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _http(url: str, payload: Any | None = None) -> tuple[int, str]:
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
 @pytest.mark.slow
 def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
     project = render(tmp_path / "project", serving_mode="online", tracking="none")
     run(["uv", "sync", "--quiet"], project)
     run(["make", "data", "train"], project)
-    port = _free_port()
+    port = free_port()
     server_log = (tmp_path / "server.log").open("w")
     # The venv's entry point directly, so that SIGTERM reaches uvicorn (and its shutdown
     # flushes the prediction log).
@@ -133,7 +114,7 @@ def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
     try:
         for _ in range(240):
             try:
-                if _http(f"{base}/ready")[0] == 200:
+                if http(f"{base}/ready")[0] == 200:
                     break
             except (urllib.error.URLError, ConnectionError):
                 pass
@@ -148,18 +129,20 @@ def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
         )
         prediction_ids = []
         for start in range(0, len(rows), 50):
-            status, body = _http(f"{base}/predict", {"rows": rows[start : start + 50]})
+            status, body = http(f"{base}/predict", {"rows": rows[start : start + 50]})
             assert status == 200, body
             prediction_ids += [p["prediction_id"] for p in json.loads(body)["predictions"]]
-        status, _ = _http(f"{base}/predict", {"rows": [{**rows[0], "age": 150}]})
+        status, _ = http(f"{base}/predict", {"rows": [{**rows[0], "age": 150}]})
         assert status == 422
         outcomes = [{"prediction_id": pid, "outcome": 1} for pid in prediction_ids[:40]]
-        status, body = _http(f"{base}/feedback", {"outcomes": outcomes})
+        status, body = http(f"{base}/feedback", {"outcomes": outcomes})
         assert (status, json.loads(body)) == (202, {"recorded": 40})
-        status, metrics = _http(f"{base}/metrics")
+        status, metrics = http(f"{base}/metrics")
         assert status == 200
         assert 'ml_validation_failures_total{endpoint="/predict"} 1.0' in metrics
-        assert 'ml_http_requests_total{endpoint="/predict",method="POST",status="200"} 3.0' in metrics
+        assert (
+            'ml_http_requests_total{endpoint="/predict",method="POST",status="200"} 3.0' in metrics
+        )
         assert 'ml_model_info{version="1"} 1.0' in metrics
     finally:
         server.terminate()
