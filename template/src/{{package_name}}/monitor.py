@@ -217,14 +217,16 @@ def data_quality(
         }
         if increase > limits.max_missing_increase:
             alerts.append(
-                f"column `{name}`: missing values rose to {current_rate:.1%} "
-                f"(reference {reference_rate:.1%}, limit +{limits.max_missing_increase:.0%})"
+                f"column `{name}`: missing values rose to {percent(current_rate)} "
+                f"(reference {percent(reference_rate)}, "
+                f"limit +{percent(limits.max_missing_increase, 0)})"
             )
     if rate > limits.max_violation_rate:
         broken = ", ".join(f"`{c}`" for c in by_rule) or "the table"
         alerts.insert(
             0,
-            f"{rate:.1%} of live rows break the contract (limit {limits.max_violation_rate:.1%}); "
+            f"{percent(rate)} of live rows break the contract "
+            f"(limit {percent(limits.max_violation_rate)}); "
             f"columns: {broken}",
         )
     return {
@@ -294,6 +296,11 @@ def live_performance(
         ),
         "slices": slices,
     }
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """0.125 → '12.5%' (a helper, so no f-string format spec ends in a percent sign)."""
+    return format(value, f".{digits}%")
 
 
 def _metric(metric: str, rows: pd.DataFrame, contract: Contract) -> float:

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
-from .monitor import MonitoringResult
+from .monitor import MonitoringResult, percent
 
 VERDICT_CODES = {"ok": 0, "retrain": 1, "investigate": 2}
 
@@ -72,14 +72,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "## Data quality",
         "",
-        f"Contract violation rate: {quality['violation_rate']:.2%} "
-        f"(limit {quality['max_violation_rate']:.2%}).",
+        f"Contract violation rate: {percent(quality['violation_rate'], 2)} "
+        f"(limit {percent(quality['max_violation_rate'], 2)}).",
         "",
         "| Column | Missing (reference) | Missing (live) |",
         "| --- | ---: | ---: |",
     ]
     lines += [
-        f"| {name} | {m['reference']:.2%} | {m['current']:.2%} |"
+        f"| {name} | {percent(m['reference'], 2)} | {percent(m['current'], 2)} |"
         for name, m in quality["missing"].items()
     ]
     drift = report["drift"]
