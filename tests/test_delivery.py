@@ -3,6 +3,7 @@ security linters, and made only of `make` targets."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -64,6 +65,10 @@ def test_pipelines_validate_and_pass_linters(provider: str, mode: str, tmp_path:
     compose = _tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec",
                     "compose.yaml", cwd=project)  # fmt: skip
     assert compose.returncode == 0, compose.stdout + compose.stderr
+    renovate = _tool("check-jsonschema", "--builtin-schema", "vendor.renovate",
+                     "renovate.json", cwd=project)  # fmt: skip
+    assert renovate.returncode == 0, renovate.stdout + renovate.stderr
+    assert json.loads((project / "renovate.json").read_text())["copier"]["enabled"] is True
 
     hadolint = _tool("hadolint", "--failure-threshold", "style", "Dockerfile", cwd=project)
     assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout

@@ -75,6 +75,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
         "docs/runbook.md", "monitoring/alerts.yml", "monitoring/dashboard.json",
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
+        "scripts/conformance.py", "scripts/template_update.py", "renovate.json",
         *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
         *(f"src/{package}/{m}.py" for m in modules),
         *(f"tests/{t}.py" for t in tests),

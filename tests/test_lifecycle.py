@@ -1,0 +1,278 @@
+"""The update lifecycle on real releases: two tagged versions of the template in a
+temporary repository, projects copied at the old one, edited, committed, and updated
+with the generated project's own `make template-update`; then the standard check and
+the fleet view."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .helpers import ROOT, answers_of, run
+
+OLD, NEW = "0.1.0", "0.2.0"
+OWNED_MARKER = "# 0.2.0: a template-owned change"
+USER_MARKER = "0.2.0: a change to a user-owned file"
+FLEET = ROOT / "tools" / "fleet.py"
+
+
+def _git(folder: Path, *args: str) -> str:
+    return run(["git", *args], folder).stdout
+
+
+def _commit(folder: Path, message: str) -> None:
+    _git(folder, "add", "--all")
+    _git(folder, "commit", "--quiet", "--message", message)
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def _release_two(template: Path) -> None:
+    """0.2.0 changes each kind of file, renames a file and a question, with migrations."""
+    jinja = template / "template"
+    with (jinja / "Dockerfile.jinja").open("a") as dockerfile:
+        dockerfile.write(OWNED_MARKER + "\n")
+    with (jinja / "docs/charter.md.jinja").open("a") as charter:
+        charter.write(f"\n{USER_MARKER}\n")
+    with (jinja / "src/{{package_name}}/features.py").open("a") as features:
+        features.write(f"# {USER_MARKER}\n")
+    (jinja / "docs/operations").mkdir()
+    (jinja / "docs/runbook.md.jinja").rename(jinja / "docs/operations/runbook.md.jinja")
+    for path in [template / "copier.yml", *jinja.rglob("*")]:
+        if path.is_file() and "monitoring_schedule" in path.read_text():
+            _replace(path, "monitoring_schedule", "monitor_cron")
+    copier_yml = template / "copier.yml"
+    _replace(copier_yml, "  - docs/runbook.md\n", "  - docs/operations/runbook.md\n")
+    migrate = '["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/migrate.py", '
+    with copier_yml.open("a") as config:
+        config.write(
+            "\n_migrations:\n"
+            f'  - version: "{NEW}"\n'
+            f'    command: {migrate}"rename-answer", "monitoring_schedule", "monitor_cron"]\n'
+            "    when: \"{{ _stage == 'before' }}\"\n"
+            f'  - version: "{NEW}"\n'
+            f'    command: {migrate}"move", "docs/runbook.md", "docs/operations/runbook.md"]\n'
+            "    when: \"{{ _stage == 'before' }}\"\n"
+        )
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template repository with the releases 0.1.0 (this tree) and 0.2.0."""
+    folder = tmp_path_factory.mktemp("releases") / "groundwork"
+    shutil.copytree(ROOT / "template", folder / "template")
+    shutil.copytree(ROOT / "hooks", folder / "hooks", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "copier.yml", folder / "copier.yml")
+    _git(folder.parent, "init", "--quiet", "--initial-branch=main", str(folder))
+    _commit(folder, "release 0.1.0")
+    _git(folder, "tag", OLD)
+    _release_two(folder)
+    _commit(folder, "release 0.2.0")
+    _git(folder, "tag", NEW)
+    return folder
+
+
+@pytest.fixture
+def project(template: Path, tmp_path: Path) -> Callable[..., Path]:
+    """A project copied at 0.1.0 (or `version`), under git with a first commit."""
+
+    def copy(version: str = OLD, name: str = "project", **answers: str) -> Path:
+        destination = tmp_path / name
+        command = [sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks",
+                   "--vcs-ref", version, str(template), str(destination)]  # fmt: skip
+        for key, value in answers.items():
+            command += ["--data", f"{key}={value}"]
+        run(command, tmp_path)
+        _git(destination, "init", "--quiet", "--initial-branch=main")
+        _commit(destination, "generated")
+        return destination
+
+    return copy
+
+
+def _update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(["make", "template-update", *args], project, check=False)
+
+
+@pytest.mark.slow
+def test_update_keeps_every_user_edit_and_brings_the_template_in(
+    project: Callable[..., Path],
+) -> None:
+    repo = project(monitoring_schedule="15 4 * * *")
+    package = "customer_churn"
+    with (repo / f"src/{package}/features.py").open("a") as features:
+        features.write("# the team's feature idea\n")
+    _replace(repo / "docs/charter.md", "TODO — the expected gain", "EUR 40k a month — the gain")
+    with (repo / "docs/runbook.md").open("a") as runbook:
+        runbook.write("\nCall Dana before any rollback.\n")
+    _commit(repo, "team edits")
+    behind = run(["make", "template-standard"], repo, check=False)
+    assert behind.returncode != 0 and "a newer template release exists" in behind.stderr
+
+    result = _update(repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    features = (repo / f"src/{package}/features.py").read_text()
+    assert "the team's feature idea" in features and USER_MARKER not in features
+    charter = (repo / "docs/charter.md").read_text()
+    assert "EUR 40k a month" in charter and USER_MARKER not in charter
+    assert OWNED_MARKER in (repo / "Dockerfile").read_text()
+    # The renamed file carries the team's edit (migration), the old path is gone.
+    assert "Call Dana" in (repo / "docs/operations/runbook.md").read_text()
+    assert not (repo / "docs/runbook.md").exists()
+    # The renamed question kept its answer (migration) and feeds the new template.
+    answers = answers_of(repo)
+    assert answers["_commit"] == NEW
+    assert answers["monitor_cron"] == "15 4 * * *" and "monitoring_schedule" not in answers
+    assert 'cron: "15 4 * * *"' in (repo / ".github/workflows/monitor.yml").read_text()
+    _commit(repo, "template 0.2.0")
+
+    again = _update(repo)
+    assert again.returncode == 0 and "Already up to date" in again.stdout
+    assert _git(repo, "status", "--porcelain") == ""
+    standard = run(["make", "template-standard"], repo, check=False)
+    assert standard.returncode == 0, standard.stdout + standard.stderr
+    assert "conformant: 4/4 checks pass" in standard.stdout
+
+
+@pytest.mark.slow
+def test_edit_to_a_template_owned_file_surfaces_as_a_conflict(
+    project: Callable[..., Path],
+) -> None:
+    repo = project()
+    with (repo / "Dockerfile").open("a") as dockerfile:
+        dockerfile.write("# the team's tweak\n")
+    _commit(repo, "edit a template-owned file")
+    head = _git(repo, "rev-parse", "HEAD")
+    conformance = run(["make", "template-standard"], repo, check=False)
+    assert "Dockerfile was edited" in conformance.stdout
+
+    result = _update(repo)
+    assert result.returncode != 0
+    assert "Dockerfile: conflict markers" in result.stdout
+    assert _git(repo, "rev-parse", "HEAD") == head  # nothing was committed
+    assert "<<<<<<<" in (repo / "Dockerfile").read_text()
+
+
+@pytest.mark.slow
+def test_deleted_and_changed_answers(project: Callable[..., Path]) -> None:
+    repo = project()
+    (repo / ".dockerignore").unlink()  # template-owned
+    (repo / "docs/model_card.md").unlink()  # user-owned
+    settings = (repo / "config/settings.toml").read_text()
+    _commit(repo, "delete two files")
+    tooling = ["uv", "run", "--no-project", "--with", "copier>=9.19", "--with", "pyyaml>=6"]
+    command = [*tooling, "python", "scripts/template_update.py",
+               "--data", "retrain_schedule=0 4 * * 2"]  # fmt: skip
+    result = run(command, repo, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # A changed answer reaches template-owned files; user-owned ones stay the team's.
+    assert answers_of(repo)["retrain_schedule"] == "0 4 * * 2"
+    assert 'cron: "0 4 * * 2"' in (repo / ".github/workflows/ct.yml").read_text()
+    assert (repo / "config/settings.toml").read_text() == settings
+    # Deleted files come back, visibly: copier alone would leave a template-owned file
+    # deleted; the wrapper restores it and says so. A deleted user-owned file is
+    # copied afresh and shows as new in `git status` for the team to decide.
+    assert "restored .dockerignore: a template-owned file was missing" in result.stdout
+    assert (repo / ".dockerignore").exists()
+    assert "?? docs/model_card.md" in _git(repo, "status", "--porcelain")
+    _commit(repo, "template 0.2.0")
+    standard = run(["make", "template-standard"], repo, check=False)
+    assert standard.returncode == 0, standard.stdout + standard.stderr
+
+
+def test_a_deleted_template_owned_file_fails_the_standard(project: Callable[..., Path]) -> None:
+    repo = project(NEW)
+    (repo / ".dockerignore").unlink()
+    assert _conformance(repo) == {"owned": [".dockerignore was deleted"]}
+
+
+def _conformance(repo: Path) -> dict[str, list[str]]:
+    result = run([sys.executable, "scripts/conformance.py", "--json"], repo, check=False)
+    report = json.loads(result.stdout)
+    assert (result.returncode == 0) == report["conformant"]
+    return {check["name"]: check["problems"] for check in report["checks"] if not check["passed"]}
+
+
+def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
+    project: Callable[..., Path],
+) -> None:
+    repo = project(NEW)
+    assert _conformance(repo) == {}
+
+    _replace(repo / "docs/charter.md", "| Threshold | `0.75` |", "| Threshold | TODO |")
+    assert _conformance(repo) == {"charter": ["docs/charter.md: `Threshold` is still TODO"]}
+    _git(repo, "checkout", "--", ".")
+
+    _replace(repo / "config/settings.toml", "threshold = 0.75", "threshold = 0.75\nskip = true")
+    assert "[gate] has unknown keys ['skip']" in _conformance(repo)["gate"][0]
+    _git(repo, "checkout", "--", ".")
+
+    with (repo / "Makefile").open("a") as makefile:
+        makefile.write("\nmine:\n\techo mine\n")
+    assert _conformance(repo) == {
+        "owned": ["Makefile was edited; move the change to an extension point"]
+    }
+    _git(repo, "checkout", "--", ".")
+    (repo / "Makefile.local").write_text("mine:\n\techo mine\n")  # the extension point
+    assert _conformance(repo) == {}
+
+    _replace(repo / ".copier-answers.yml", "drift_psi_limit: 0.2", "drift_psi_limit: 0")
+    failures = _conformance(repo)
+    assert "drift_psi_limit must be above 0" in failures["answers"][0]
+
+
+def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path) -> None:
+    current = project(NEW, name="current")
+    behind = project(OLD, name="behind")
+    broken = project(NEW, name="broken")
+    _replace(broken / "docs/charter.md", "| Threshold | `0.75` |", "| Threshold | TODO |")
+    result = run([sys.executable, str(FLEET), "--json", str(current), str(behind), str(broken)],
+                 ROOT, check=False)  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
+    assert rows["current"] | {"path": ""} == {
+        "path": "", "version": NEW, "latest": NEW, "behind": 0, "conformant": True,
+        "failing": [], "error": None, "healthy": True,
+    }  # fmt: skip
+    assert (rows["behind"]["version"], rows["behind"]["behind"]) == (OLD, 1)
+    assert rows["behind"]["conformant"] is True and rows["behind"]["healthy"] is False
+    assert rows["broken"]["failing"] == ["charter: docs/charter.md: `Threshold` is still TODO"]
+
+    text = run([sys.executable, str(FLEET), str(current), str(behind), str(broken)], ROOT,
+               check=False).stdout  # fmt: skip
+    assert "1/3 repositories current and conformant" in text
+    assert "Threshold` is still TODO" in text
+    assert run([sys.executable, str(FLEET), "nowhere"], ROOT, check=False).returncode == 2
+
+
+def test_the_ownership_docs_match_the_code() -> None:
+    """docs/updating.md lists the files copier.yml and conformance.py treat as owned."""
+    docs = (ROOT / "docs/updating.md").read_text()
+    user_owned = yaml.safe_load((ROOT / "copier.yml").read_text())["_skip_if_exists"]
+    for pattern in user_owned:
+        shown = pattern.replace("{{ package_name }}", "<package>")
+        assert f"`{shown}`" in docs, f"docs/updating.md does not list {shown} as user-owned"
+    spec = importlib.util.spec_from_file_location(
+        "conformance", ROOT / "template/scripts/conformance.py"
+    )
+    assert spec and spec.loader
+    conformance = importlib.util.module_from_spec(spec)
+    sys.modules["conformance"] = conformance  # dataclasses look their module up
+    spec.loader.exec_module(conformance)
+    for pattern in conformance.TEMPLATE_OWNED:
+        if pattern in (".github/workflows/*.yml", ".gitlab-ci.yml"):
+            assert "the CI workflows" in docs
+        else:
+            assert f"`{pattern}`" in docs, f"docs/updating.md does not list {pattern}"
