@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import yaml
 from copier import run_copy, run_update
 
-from .helpers import ROOT, tool_env
+from .helpers import ROOT, load_script, tool_env
 
-
-def _load_hook() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("git_init", ROOT / "hooks" / "git_init.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-git_init = _load_hook()
+git_init = load_script(ROOT / "hooks" / "git_init.py")
 
 
 def _git(folder: Path, *args: str) -> str:

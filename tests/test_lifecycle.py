@@ -5,7 +5,6 @@ the fleet view."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import ROOT, answers_of, run
+from .helpers import ROOT, answers_of, load_script, run
 
 OLD, NEW = "0.1.0", "0.2.0"
 OWNED_MARKER = "# 0.2.0: a template-owned change"
@@ -264,13 +263,7 @@ def test_the_ownership_docs_match_the_code() -> None:
     for pattern in user_owned:
         shown = pattern.replace("{{ package_name }}", "<package>")
         assert f"`{shown}`" in docs, f"docs/updating.md does not list {shown} as user-owned"
-    spec = importlib.util.spec_from_file_location(
-        "conformance", ROOT / "template/scripts/conformance.py"
-    )
-    assert spec and spec.loader
-    conformance = importlib.util.module_from_spec(spec)
-    sys.modules["conformance"] = conformance  # dataclasses look their module up
-    spec.loader.exec_module(conformance)
+    conformance = load_script(ROOT / "template/scripts/conformance.py")
     for pattern in conformance.TEMPLATE_OWNED:
         if pattern in (".github/workflows/*.yml", ".gitlab-ci.yml"):
             assert "the CI workflows" in docs

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import ROOT, load_script
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("migrate", ROOT / "hooks" / "migrate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-migrate = _load()
+migrate = load_script(ROOT / "hooks" / "migrate.py")
 ANSWERS = "# Changes here will be overwritten by Copier\n_commit: 0.1.0\nold_name: keep me\nx: 1\n"
 
 
