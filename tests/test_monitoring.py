@@ -39,69 +39,8 @@ def _outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
 
 
-@pytest.mark.slow
-def test_batch_verdict_drives_retraining(tmp_path: Path) -> None:
-    project = render(tmp_path / "project", serving_mode="batch", tracking="none")
-    run(["uv", "sync", "--quiet"], project)
-    run(["make", "data", "train", "predict"], project)
-
-    # Same distribution: verdict ok, exit 0, and the CI hooks receive it.
-    github_output, summary = tmp_path / "github_output", tmp_path / "summary.md"
-    ci = {"GITHUB_OUTPUT": str(github_output), "GITHUB_STEP_SUMMARY": str(summary)}
-    ok = run(["make", "monitor"], project, check=False, env=ci)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "monitoring verdict: ok" in ok.stdout
-    assert _outputs(github_output) == {"verdict": "ok"}
-    assert summary.read_text().startswith("# Monitoring: ✅ ok")
-    report = json.loads((project / "reports/monitoring/monitoring.json").read_text())
-    assert report["window"]["rows"] == 500 and report["window"]["source"] == "prediction log"
-    assert report["drift"]["drifted"] == []
-    assert "data:image/png;base64," in (project / "reports/monitoring/monitoring.html").read_text()
-    unchanged = run(["make", "retrain-if-drifted"], project)
-    assert "monitoring verdict 'ok': no retraining" in unchanged.stdout
-    assert run(["uv", "run", "customer_churn", "champion"], project).stdout.strip() == "1"
-
-    # A mean shift: named, exit 3 ("retrain") from the command; `make monitor` fails
-    # (make reports the 3) after handing the verdict to CI; the retrain passes the gate.
-    github_output.unlink()
-    shifted = _shifted_scoring(project, tmp_path / "shifted.csv")
-    command = run(["uv", "run", "customer_churn", "monitor", "--current", str(shifted)], project,
-                  check=False)  # fmt: skip
-    assert command.returncode == 3, command.stdout + command.stderr
-    assert "feature `monthly_charges` drifted" in command.stderr
-    drift = run(["make", "monitor", f"CURRENT={shifted}"], project, check=False, env=ci)
-    assert drift.returncode != 0 and "Error 3" in drift.stderr
-    assert _outputs(github_output) == {"verdict": "retrain"}
-    assert _outputs(project / "reports/monitoring/verdict.env") == {"VERDICT": "retrain"}
-    retrained = run(["make", "retrain-if-drifted"], project)
-    assert "quality gate passed: version 2 is champion" in retrained.stdout
-
-    # Outcomes for a batch arrive later as a labels file, keyed by prediction_id.
-    labels = tmp_path / "labels.csv"
-    _in_project(
-        project,
-        "import pandas as pd; s = pd.read_parquet('data/predictions/predictions.parquet'); "
-        "s[['prediction_id']].assign(churned=(s['prediction'] == 0).astype(int))"
-        f".to_csv('{labels}', index=False)",
-    )
-    recorded = run(["make", "feedback", f"LABELS={labels}"], project)
-    assert "recorded 500 outcomes" in recorded.stdout
-    bad = run(["make", "feedback", f"LABELS={shifted}"], project, check=False)
-    assert bad.returncode != 0 and "needs the columns prediction_id and churned" in bad.stderr
-
-    # No live data at all is a clear error (exit 2), not a silent "ok".
-    nowhere = {"PREDICTION_LOG_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
-    empty = run(["uv", "run", "customer_churn", "monitor"], project, check=False, env=nowhere)
-    assert empty.returncode == 2 and "no live data" in empty.stderr
-    assert run(["make", "monitor"], project, check=False, env=nowhere).returncode != 0
-    assert not (project / "reports/monitoring/verdict.env").exists()
-
-
-@pytest.mark.slow
-def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
-    project = render(tmp_path / "project", serving_mode="online", tracking="none")
-    run(["uv", "sync", "--quiet"], project)
-    run(["make", "data", "train"], project)
+def _serve_traffic_and_outcomes(project: Path, tmp_path: Path) -> None:
+    """150 rows predicted online, one bad request, 40 outcomes fed back, /metrics read."""
     port = free_port()
     server_log = (tmp_path / "server.log").open("w")
     # The venv's entry point directly, so that SIGTERM reaches uvicorn (and its shutdown
@@ -149,18 +88,74 @@ def test_online_feedback_loop_metrics_and_monitoring(tmp_path: Path) -> None:
         server.wait(timeout=30)
         server_log.close()
 
+
+@pytest.mark.slow
+def test_the_feedback_loop_end_to_end(tmp_path: Path) -> None:
+    """Online and batch predictions are logged, outcomes join, the verdict drives retraining."""
+    project = render(tmp_path / "project", serving_mode="both", tracking="none")
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data", "train"], project)
+    _serve_traffic_and_outcomes(project, tmp_path)
+
     # The log holds what was served, and no raw personal data.
     with sqlite3.connect(project / "data/monitoring/prediction_log.db") as db:
         logged = db.execute("select count(*), group_concat(features) from predictions").fetchone()
     assert logged[0] == 150
     assert "@example.com" not in logged[1] and '"age"' in logged[1]
 
-    result = run(["make", "monitor"], project, check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
+    # Batch scoring adds 500 rows; same distribution: verdict ok, exit 0, CI hooks fed.
+    run(["make", "predict"], project)
+    github_output, summary = tmp_path / "github_output", tmp_path / "summary.md"
+    ci = {"GITHUB_OUTPUT": str(github_output), "GITHUB_STEP_SUMMARY": str(summary)}
+    ok = run(["make", "monitor"], project, check=False, env=ci)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "monitoring verdict: ok" in ok.stdout
+    assert _outputs(github_output) == {"verdict": "ok"}
+    assert summary.read_text().startswith("# Monitoring: ✅ ok")
     report = json.loads((project / "reports/monitoring/monitoring.json").read_text())
-    assert report["window"]["rows"] == 150
+    assert report["window"]["rows"] == 650 and report["window"]["source"] == "prediction log"
+    assert report["drift"]["drifted"] == []
     assert report["performance"]["labelled"] == 40
     assert report["performance"]["status"] == "measured"  # 40 labels >= min_labels 30
+    assert "data:image/png;base64," in (project / "reports/monitoring/monitoring.html").read_text()
+    unchanged = run(["make", "retrain-if-drifted"], project)
+    assert "monitoring verdict 'ok': no retraining" in unchanged.stdout
+    assert run(["uv", "run", "customer_churn", "champion"], project).stdout.strip() == "1"
+
+    # A mean shift: named, exit 3 ("retrain") from the command; `make monitor` fails
+    # (make reports the 3) after handing the verdict to CI; the retrain passes the gate.
+    github_output.unlink()
+    shifted = _shifted_scoring(project, tmp_path / "shifted.csv")
+    command = run(["uv", "run", "customer_churn", "monitor", "--current", str(shifted)], project,
+                  check=False)  # fmt: skip
+    assert command.returncode == 3, command.stdout + command.stderr
+    assert "feature `monthly_charges` drifted" in command.stderr
+    drift = run(["make", "monitor", f"CURRENT={shifted}"], project, check=False, env=ci)
+    assert drift.returncode != 0 and "Error 3" in drift.stderr
+    assert _outputs(github_output) == {"verdict": "retrain"}
+    assert _outputs(project / "reports/monitoring/verdict.env") == {"VERDICT": "retrain"}
+    retrained = run(["make", "retrain-if-drifted"], project)
+    assert "quality gate passed: version 2 is champion" in retrained.stdout
+
+    # Outcomes for a batch arrive later as a labels file, keyed by prediction_id.
+    labels = tmp_path / "labels.csv"
+    _in_project(
+        project,
+        "import pandas as pd; s = pd.read_parquet('data/predictions/predictions.parquet'); "
+        "s[['prediction_id']].assign(churned=(s['prediction'] == 0).astype(int))"
+        f".to_csv('{labels}', index=False)",
+    )
+    recorded = run(["make", "feedback", f"LABELS={labels}"], project)
+    assert "recorded 500 outcomes" in recorded.stdout
+    bad = run(["make", "feedback", f"LABELS={shifted}"], project, check=False)
+    assert bad.returncode != 0 and "needs the columns prediction_id and churned" in bad.stderr
+
+    # No live data at all is a clear error (exit 2), not a silent "ok".
+    nowhere = {"PREDICTION_LOG_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    empty = run(["uv", "run", "customer_churn", "monitor"], project, check=False, env=nowhere)
+    assert empty.returncode == 2 and "no live data" in empty.stderr
+    assert run(["make", "monitor"], project, check=False, env=nowhere).returncode != 0
+    assert not (project / "reports/monitoring/verdict.env").exists()
 
 
 def _promtool() -> str:
