@@ -40,10 +40,15 @@ def tool_env(**extra: str) -> dict[str, str]:
 
 
 def render(destination: Path, **answers: Any) -> Path:
-    """Generate a project with defaults for every answer not given, without tasks."""
+    """Generate a project with defaults for every answer not given, without tasks.
+
+    From this working tree (HEAD plus uncommitted changes), not the newest release tag
+    that copier would pick by default.
+    """
     run_copy(
         str(ROOT),
         destination,
+        vcs_ref="HEAD",
         data=answers,
         defaults=True,
         skip_tasks=True,

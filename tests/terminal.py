@@ -81,7 +81,8 @@ class Terminal:
 
 
 def copier_copy(destination: Path, data_file: Path | None = None) -> Terminal:
-    arguments = ["-m", "copier", "copy", "--skip-tasks"]
+    # HEAD: this working tree, not the newest release tag copier would pick by default.
+    arguments = ["-m", "copier", "copy", "--skip-tasks", "--vcs-ref", "HEAD"]
     if data_file is not None:
         arguments += ["--data-file", str(data_file)]
     return Terminal([*arguments, str(ROOT), str(destination)], cwd=destination.parent)

@@ -103,6 +103,6 @@ def test_trusted_copy_commits_and_update_does_not_rerun_the_task(
 
 
 def test_skip_tasks_gives_a_complete_project_without_git(tmp_path: Path) -> None:
-    run_copy(str(ROOT), tmp_path / "p", defaults=True, skip_tasks=True, quiet=True)
+    run_copy(str(ROOT), tmp_path / "p", vcs_ref="HEAD", defaults=True, skip_tasks=True, quiet=True)
     assert (tmp_path / "p" / "Makefile").exists()
     assert not (tmp_path / "p" / ".git").exists()

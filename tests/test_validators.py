@@ -123,6 +123,7 @@ def test_metric_must_fit_the_problem_type(
         run_copy(
             str(ROOT),
             tmp_path,
+            vcs_ref="HEAD",
             data={"problem_type": problem_type, "success_metric": metric},
             defaults=True,
             skip_tasks=True,
