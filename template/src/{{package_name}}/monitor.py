@@ -128,7 +128,6 @@ def run_monitoring(
         else {"status": "not measured: outcomes join to logged predictions, not to a file"}
     )
 
-    reasons: list[str] = []
     investigate = quality["alerts"]
     retrain: list[str] = []
     if enough:
@@ -321,9 +320,10 @@ def _scores(predictions: pd.DataFrame, problem_type: str) -> pd.Series:
     """What to compare for prediction drift: scores, values, or predicted classes."""
     if problem_type == "multiclass":
         return predictions["prediction"].astype(str).reset_index(drop=True)
-    column = "score" if "score" in predictions else "probability"
     if problem_type == "regression":
         column = "prediction"
+    else:  # binary: the logged `score`, or `probability` from a fresh prediction
+        column = "score" if "score" in predictions else "probability"
     return pd.to_numeric(predictions[column], errors="coerce").reset_index(drop=True)
 
 
