@@ -108,6 +108,19 @@ def http(url: str, payload: Any | None = None) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def workflow_steps(project: Path, workflow: str, job: str | None = None) -> list[str]:
+    """The `run:` commands of a generated GitHub workflow: one job's, or all jobs' in order.
+
+    A job that calls a reusable workflow (monitor → ct) has no steps of its own.
+    """
+    path = project / ".github" / "workflows" / f"{workflow}.yml"
+    if not path.exists():
+        return []
+    jobs = yaml.safe_load(path.read_text())["jobs"]
+    chosen = [jobs[job]] if job else list(jobs.values())
+    return [step["run"] for steps in chosen for step in steps.get("steps", []) if "run" in step]
+
+
 def load_script(path: Path) -> ModuleType:
     """Import a standalone script (a hook, a generated project's script) as a module."""
     spec = importlib.util.spec_from_file_location(path.stem, path)

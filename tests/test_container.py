@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from .helpers import free_port, http, render, run
+from .helpers import free_port, http, render, run, workflow_steps
 
 WORKFLOW_ORDER = ("ci", "ct", "batch", "monitor", "cd")
 NEEDS_A_REGISTRY = {"image-login", "image-push"}  # no container registry is reachable here
@@ -38,18 +37,6 @@ def container_engine() -> str:
     pytest.skip("no container engine (docker or podman) works on this machine")
 
 
-def _workflow_steps(project: Path) -> list[tuple[str, str]]:
-    steps = []
-    for name in WORKFLOW_ORDER:
-        path = project / ".github" / "workflows" / f"{name}.yml"
-        if not path.exists():
-            continue
-        for job in yaml.safe_load(path.read_text())["jobs"].values():
-            # A job that calls a reusable workflow (monitor → ct) has no steps of its own.
-            steps += [(name, step["run"]) for step in job.get("steps", []) if "run" in step]
-    return steps
-
-
 def _http(url: str, payload: Any | None = None) -> tuple[int, Any]:
     status, body = http(url, payload)
     return status, json.loads(body or "null")
@@ -66,7 +53,8 @@ def test_workflow_targets_run_in_order_and_the_image_works(
     project = render(tmp_path / "project", serving_mode=mode, tracking=tracking)
     env = {"CONTAINER": engine, "ENVIRONMENT": "staging"}
 
-    for workflow, command in _workflow_steps(project):
+    steps = [(name, step) for name in WORKFLOW_ORDER for step in workflow_steps(project, name)]
+    for workflow, command in steps:
         target = command.split()[1]
         if target in NEEDS_A_REGISTRY | NEEDS_A_RELEASE:
             continue

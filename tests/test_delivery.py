@@ -18,8 +18,10 @@ from .helpers import render
 
 BIN = Path(sys.executable).parent
 CASES = [
-    (provider, mode) for provider in ("github", "gitlab") for mode in ("batch", "online", "both")
-]
+    (provider, mode, "automatic")
+    for provider in ("github", "gitlab")
+    for mode in ("batch", "online", "both")
+] + [("github", "online", "pull_request"), ("gitlab", "both", "pull_request")]
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 MAKE_STEP = re.compile(r"^make [a-z-]+( [A-Z_]+=[\w.-]+)*$")
 
@@ -35,13 +37,20 @@ def _workflows(project: Path) -> dict[str, dict[str, Any]]:
     return {path.stem: yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yml"))}
 
 
-@pytest.mark.parametrize(("provider", "mode"), CASES, ids=[f"{p}-{m}" for p, m in CASES])
-def test_pipelines_validate_and_pass_linters(provider: str, mode: str, tmp_path: Path) -> None:
-    project = render(tmp_path / "project", ci_provider=provider, serving_mode=mode)
+@pytest.mark.parametrize(
+    ("provider", "mode", "promotion"), CASES, ids=["-".join(case) for case in CASES]
+)
+def test_pipelines_validate_and_pass_linters(
+    provider: str, mode: str, promotion: str, tmp_path: Path
+) -> None:
+    project = render(
+        tmp_path / "project", ci_provider=provider, serving_mode=mode, ct_promotion=promotion
+    )
 
     if provider == "github":
         workflows = _workflows(project)
         expected = {"ci", "cd", "ct", "monitor"} | ({"batch"} if mode != "online" else set())
+        expected |= {"promote"} if promotion == "pull_request" else set()
         assert set(workflows) == expected
         assert not (project / ".gitlab-ci.yml").exists()
         paths = [str(p) for p in sorted((project / ".github/workflows").glob("*.yml"))]
@@ -113,13 +122,20 @@ def _make_targets(commands: list[str]) -> set[str]:
     return {command.split("make ", 1)[1].split()[0] for command in commands if "make " in command}
 
 
-@pytest.mark.parametrize("mode", ["batch", "online", "both"])
+@pytest.mark.parametrize(
+    ("mode", "promotion"),
+    [("batch", "automatic"), ("online", "automatic"), ("both", "automatic"),
+     ("both", "pull_request")],
+)  # fmt: skip
 def test_gitlab_runs_only_targets_the_github_order_test_exercises(
-    mode: str, tmp_path: Path
+    mode: str, promotion: str, tmp_path: Path
 ) -> None:
-    """test_container runs the GitHub workflows' targets in order; GitLab uses no others."""
-    github = render(tmp_path / "github", serving_mode=mode)
-    gitlab = render(tmp_path / "gitlab", serving_mode=mode, ci_provider="gitlab")
+    """test_container (and test_reviewed_promotion) run the GitHub workflows' targets in
+    order; GitLab uses no others."""
+    github = render(tmp_path / "github", serving_mode=mode, ct_promotion=promotion)
+    gitlab = render(
+        tmp_path / "gitlab", serving_mode=mode, ci_provider="gitlab", ct_promotion=promotion
+    )
     github_commands = [
         step["run"]
         for workflow in _workflows(github).values()

@@ -142,7 +142,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert _git(repo, "status", "--porcelain") == ""
     standard = run(["make", "template-standard"], repo, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
-    assert "conformant: 4/4 checks pass" in standard.stdout
+    assert "conformant: 5/5 checks pass" in standard.stdout
 
 
 @pytest.mark.slow
@@ -216,6 +216,13 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
 
     _replace(repo / "config/settings.toml", "threshold = 0.75", "threshold = 0.75\nskip = true")
     assert "[gate] has unknown keys ['skip']" in _conformance(repo)["gate"][0]
+    _git(repo, "checkout", "--", ".")
+
+    _replace(repo / "config/settings.toml", 'promotion = "automatic"', 'promotion = "pull_request"')
+    assert _conformance(repo) == {
+        "promotion": ['[registry] promotion is "pull_request" but the workflows were '
+                      'generated for "automatic" (ct_promotion): set one to match the other']
+    }  # fmt: skip
     _git(repo, "checkout", "--", ".")
 
     with (repo / "Makefile").open("a") as makefile:

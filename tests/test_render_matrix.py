@@ -31,6 +31,9 @@ MATRIX: list[dict[str, str]] = [
 ]
 for index in (4, 8):
     MATRIX[index]["ci_provider"] = "gitlab"
+# Promotion by pull request (MLflow only), once per CI provider.
+for index in (7, 8):
+    MATRIX[index]["ct_promotion"] = "pull_request"
 # The first row equals the defaults; render it from pure defaults (no answers given).
 assert MATRIX[0] == {"problem_type": "binary", "serving_mode": "batch", "data_source": "csv",
                      "tracking": "mlflow"}  # fmt: skip
@@ -42,6 +45,9 @@ def _case_id(case: dict[str, str]) -> str:
 
 def test_matrix_covers_every_pair_of_options() -> None:
     assert {case.get("ci_provider", "github") for case in MATRIX} == {"github", "gitlab"}
+    reviewed = [case for case in MATRIX if case.get("ct_promotion") == "pull_request"]
+    assert {case.get("ci_provider", "github") for case in reviewed} == {"github", "gitlab"}
+    assert all(case["tracking"] == "mlflow" for case in reviewed)
     for (a, a_values), (b, b_values) in itertools.combinations(OPTIONS.items(), 2):
         seen = {(case[a], case[b]) for case in MATRIX}
         missing = set(itertools.product(a_values, b_values)) - seen
@@ -51,20 +57,22 @@ def test_matrix_covers_every_pair_of_options() -> None:
 def expected_files(case: dict[str, str], package: str = "customer_churn") -> set[str]:
     online = case["serving_mode"] != "batch"
     batch = case["serving_mode"] != "online"
+    reviewed = case.get("ct_promotion") == "pull_request"
     modules = ["__init__", "cli", "config", "contract", "data", "draft_contract", "evaluate",
                "features", "gate", "lineage", "metrics", "model", "registry", "report",
                "sample_data", "train", "prediction_log", "drift", "monitor", "monitor_report",
-               "telemetry"]  # fmt: skip
+               "telemetry", "promotion"]  # fmt: skip
     modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
     modules += ["exported_registry"]
     modules += ["api_schema", "serve", "smoke"] if online else []
     modules += ["batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
-             "test_alert_rules"]  # fmt: skip
+             "test_alert_rules", "test_promotion"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
+    workflows += ["promote"] if reviewed else []
     github_files = [".github/pull_request_template.md", ".github/CODEOWNERS",
                     *(f".github/workflows/{w}.yml" for w in workflows)]  # fmt: skip
     gitlab_files = [".gitlab/merge_request_templates/Default.md", ".gitlab/CODEOWNERS",
@@ -77,6 +85,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
         "scripts/conformance.py", "scripts/template_update.py", "renovate.json",
         *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
+        *(["scripts/propose_model.sh"] if reviewed else []),
         *(f"src/{package}/{m}.py" for m in modules),
         *(f"tests/{t}.py" for t in tests),
     }  # fmt: skip
@@ -118,7 +127,13 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
     # The whole path, end to end.
     result = run(["make", "all"], project)
     output = result.stdout + result.stderr
-    assert "quality gate passed: version 1 is champion" in output
+    if case.get("ct_promotion") == "pull_request":
+        # Training proposes; `make all` then applies the proposal, as a merge would.
+        assert "quality gate passed: version 1 is proposed" in output
+        assert "version 1 from config/champion.json is now champion" in output
+    else:
+        assert "quality gate passed: version 1 is champion" in output
+        assert not (project / "config/champion.json").exists()
     # `make evaluate` (after train) re-scores the champion and refreshes the report.
     report = json.loads((project / "reports/evaluation.json").read_text())
     assert report["model_version"] == "1"

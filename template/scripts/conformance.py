@@ -5,6 +5,8 @@ Checks (docs/updating.md in the template explains each):
             pass the questionnaire's validators (the template renders with them);
   charter   the required charter fields are filled in (no TODO);
   gate      config/settings.toml configures the quality gate completely;
+  promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
+            workflows were generated for (a changed answer does not reach that file);
   owned     template-owned files are unmodified: changes belong in the extension
             points (Makefile.local, an extra workflow file, ruff.toml extending
             pyproject.toml), or upstream in the template.
@@ -40,6 +42,7 @@ TEMPLATE_OWNED = [
     ".gitlab-ci.yml",
     "renovate.json",
     "scripts/conformance.py",
+    "scripts/propose_model.sh",
     "scripts/template_update.py",
 ]
 # Charter lines that must be filled in: a label, and no TODO on its line.
@@ -137,6 +140,22 @@ def check_gate(project: Path) -> Check:
     return Check("gate", not problems, problems)
 
 
+def check_promotion(project: Path, answers: dict[str, Any]) -> Check:
+    path = project / "config/settings.toml"
+    if not path.exists():
+        return Check("promotion", False, ["config/settings.toml is missing"])
+    registry = tomllib.loads(path.read_text()).get("registry", {})
+    configured = registry.get("promotion", "automatic")
+    answered = answers.get("ct_promotion", "automatic")
+    problems = []
+    if configured != answered:
+        problems.append(
+            f'[registry] promotion is "{configured}" but the workflows were generated for '
+            f'"{answered}" (ct_promotion): set one to match the other'
+        )
+    return Check("promotion", not problems, problems)
+
+
 def is_template_owned(relative: str) -> bool:
     return any(fnmatch.fnmatch(relative, pattern) for pattern in TEMPLATE_OWNED)
 
@@ -171,6 +190,7 @@ def run_checks(project: Path) -> list[Check]:
             check_answers(answers, reference, error),
             check_charter(project),
             check_gate(project),
+            check_promotion(project, answers),
             check_owned(project, reference),
         ]
 

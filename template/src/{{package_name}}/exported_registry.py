@@ -24,6 +24,7 @@ from .registry import Registry, load_champion
 class ExportedRegistry:
     def __init__(self, settings: RegistrySettings) -> None:
         self.root = settings.export_path
+        self.location = str(settings.export_path)
 
     def _read_only(self, *_: Any, **__: Any) -> Any:
         raise ValueError(

@@ -1,7 +1,9 @@
 """Training: contract → baseline and candidate → holdout evaluation → gate → registry.
 
 A candidate becomes champion only when the gate passes; otherwise the run is
-recorded, nothing is promoted and the champion stays as it was.
+recorded, nothing is promoted and the champion stays as it was. With
+[registry] promotion = "pull_request" a passing candidate is registered and proposed
+for review instead (promotion.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .evaluate import assess, load_validated, split_holdout
 from .gate import GateResult, evaluate_gate
 from .metrics import score
 from .model import build_baseline, build_candidate
+from .promotion import write_proposal
 from .registry import open_registry
 from .report import write_reports
 
@@ -27,6 +30,7 @@ class TrainingOutcome:
     gate: GateResult
     version: str | None
     report: dict[str, Any]
+    promoted: bool
 
 
 def train(settings: Settings) -> TrainingOutcome:
@@ -60,10 +64,14 @@ def train(settings: Settings) -> TrainingOutcome:
     }
     params = {"estimator": type(candidate[-1]).__name__, "seed": settings.project.seed}
 
-    logger.info("[5/5] recording the run%s", " and promoting" if gate.passed else "")
+    automatic = settings.registry.promotion == "automatic"
+    action = (" and promoting" if automatic else " and proposing") if gate.passed else ""
+    logger.info("[5/5] recording the run%s", action)
     version = registry.record(candidate, metrics, params, data_lineage, register=gate.passed)
-    if gate.passed and version is not None:
+    promoted = False
+    if gate.passed and version is not None and automatic:
         registry.promote(version)
+        promoted = True
     report = {
         "model_version": version,
         "evaluation": evaluation,
@@ -77,4 +85,6 @@ def train(settings: Settings) -> TrainingOutcome:
         "thresholds": settings.gate.model_dump(),
     }
     write_reports(settings, report, update_model_card=gate.passed)
-    return TrainingOutcome(gate=gate, version=version, report=report)
+    if gate.passed and not automatic:
+        write_proposal(settings.registry, registry, report)
+    return TrainingOutcome(gate=gate, version=version, report=report, promoted=promoted)
