@@ -18,7 +18,7 @@ import pytest
 from .helpers import ROOT, render, run, workflow_steps
 
 NEEDS_A_CONTAINER = {"image", "image-login", "image-push"}  # test_container builds images
-BRANCH = "ct/model-v1"
+BRANCH = "ct/model-v2"
 
 FAKE_GH = """#!/usr/bin/env bash
 # Records each call; `gh pr view` finds no open pull request.
@@ -84,40 +84,47 @@ def test_training_proposes_and_only_a_merge_promotes(tmp_path: Path) -> None:
     _executable(bin_dir / "gh", FAKE_GH.format(log=gh_log, body=body))
     env = {**NOT_IN_CI, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
+    # ci: the sample trains, and is promoted in the job's own registry to build the image
+    # (lint and tests in this mode: test_render_matrix).
+    output = _run_job(project, "ci", "train", env)
+    assert "version 1 from config/champion.json is now champion" in output
+    run(["git", "checkout", "--quiet", "--", "docs/model_card.md"], project)
+    (project / "config/champion.json").unlink()
+
     # ct: the retrain job registers a passing model without promoting it ...
     output = _run_job(project, "ct", "retrain", env)
-    assert "quality gate passed: version 1 is proposed" in output
+    assert "quality gate passed: version 2 is proposed" in output
     # ... and the propose job pushes a branch and opens a pull request.
     output = _run_job(project, "ct", "propose", env)
-    assert f"proposed model version 1 on branch {BRANCH}" in output
+    assert f"proposed model version 2 on branch {BRANCH}" in output
     changed = run(["git", "diff", "--name-only", "main", BRANCH], remote).stdout.split()
     assert sorted(changed) == ["config/champion.json", "docs/model_card.md"]
     proposal = json.loads(run(["git", "show", f"{BRANCH}:config/champion.json"], remote).stdout)
-    assert proposal["model_version"] == "1" and proposal["gate"]["passed"] is True
+    assert proposal["model_version"] == "2" and proposal["gate"]["passed"] is True
     calls = gh_log.read_text().splitlines()
     assert calls[-1].startswith(f"pr create --base main --head {BRANCH} --title Propose model")
     assert "Quality gate: **PASSED**" in body.read_text()
-    assert _champion(project) is None, "proposing promoted the model"
+    assert _champion(project) == "1", "proposing promoted the model"
 
     # The merge is the approval; the promote workflow applies it, and a re-run is a no-op.
     run(["git", "checkout", "--quiet", "main"], project)
     run(["git", "merge", "--quiet", "--ff-only", BRANCH], project)
-    assert "version 1 from config/champion.json is now champion" in _run_job(
+    assert "version 2 from config/champion.json is now champion" in _run_job(
         project, "promote", "promote", env
     )
     assert "was already champion" in _run_job(project, "promote", "promote", env)
-    assert _champion(project) == "1"
+    assert _champion(project) == "2"
 
     # cd ships the approved champion, without training a new one.
     _run_job(project, "cd", "image", env)
-    assert (project / "dist/champion/VERSION").read_text().strip() == "1"
+    assert (project / "dist/champion/VERSION").read_text().strip() == "2"
 
     # A retrained model that fails the gate proposes nothing and leaves the champion.
     failed = run(["make", "train"], project, check=False,
                  env={**env, "CUSTOMER_CHURN_GATE__THRESHOLD": "1.0"})  # fmt: skip
     assert failed.returncode != 0 and "nothing was promoted" in failed.stderr
     assert "nothing to propose" in run(["make", "propose-model"], project, env=env).stdout
-    assert _champion(project) == "1"
+    assert _champion(project) == "2"
 
 
 def _proposal(version: str, passed: bool = True) -> str:

@@ -72,6 +72,11 @@ def read_proposal(path: Path) -> Proposal:
 
 def apply_proposal(settings: RegistrySettings, registry: Registry) -> Promotion:
     """Make the proposed (and, once merged, approved) version champion. Idempotent."""
+    if settings.promotion == "automatic" and not settings.proposal_path.exists():
+        raise FileNotFoundError(
+            '[registry] promotion is "automatic": `make train` promotes a passing model '
+            "itself, so there is no proposal to apply"
+        )
     proposal = read_proposal(settings.proposal_path)
     here = public_location(registry.location)
     if proposal.registry != here:
