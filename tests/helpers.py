@@ -127,5 +127,10 @@ def load_script(path: Path) -> ModuleType:
     assert spec and spec.loader, f"cannot load {path}"
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
+    # No __pycache__ beside the script: the template tree is copied by other tests.
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
     return module

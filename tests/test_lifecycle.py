@@ -71,8 +71,10 @@ def _release_two(template: Path) -> None:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A template repository with the releases 0.1.0 (this tree) and 0.2.0."""
     folder = tmp_path_factory.mktemp("releases") / "groundwork"
-    shutil.copytree(ROOT / "template", folder / "template")
-    shutil.copytree(ROOT / "hooks", folder / "hooks", ignore=shutil.ignore_patterns("__pycache__"))
+    # Byte-code caches are not part of a release (and other tests may be writing them).
+    no_caches = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "template", folder / "template", ignore=no_caches)
+    shutil.copytree(ROOT / "hooks", folder / "hooks", ignore=no_caches)
     shutil.copy(ROOT / "copier.yml", folder / "copier.yml")
     _git(folder.parent, "init", "--quiet", "--initial-branch=main", str(folder))
     _commit(folder, "release 0.1.0")
