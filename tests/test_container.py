@@ -93,7 +93,7 @@ def test_workflow_targets_run_in_order_and_the_image_works(
 def _check_batch_container(engine: str, image: str, project: Path, tmp_path: Path) -> None:
     io = tmp_path / "io"
     io.mkdir()
-    shutil.copy(project / "data/raw/scoring.csv", io / "scoring.csv")
+    shutil.copy(project / "data/sample/scoring.csv", io / "scoring.csv")
     io.chmod(0o777)  # the container's non-root user writes here
     run(
         [engine, "run", "--rm", "-v", f"{io}:/data", image, "predict",

@@ -28,7 +28,7 @@ def _shifted_scoring(project: Path, destination: Path) -> Path:
     """The sample's scoring rows with monthly charges raised by 40 EUR (inside the contract)."""
     _in_project(
         project,
-        "import pandas as pd; f = pd.read_csv('data/raw/scoring.csv'); "
+        "import pandas as pd; f = pd.read_csv('data/sample/scoring.csv'); "
         "f['monthly_charges'] = (f['monthly_charges'] + 40).clip(upper=500); "
         f"f.to_csv('{destination}', index=False)",
     )
@@ -62,7 +62,7 @@ def _serve_traffic_and_outcomes(project: Path, tmp_path: Path) -> None:
         rows = json.loads(
             _in_project(
                 project,
-                "import pandas as pd; f = pd.read_csv('data/raw/scoring.csv'); "
+                "import pandas as pd; f = pd.read_csv('data/sample/scoring.csv'); "
                 "print(f.drop(columns=['email']).head(150).to_json(orient='records'))",
             )
         )

@@ -1,56 +1,155 @@
-"""Reading training and scoring data from the configured source (file or SQL)."""
+"""Reading training and scoring data from the configured source.
+
+One place decides where data comes from: the synthetic sample in data/sample/ while
+[data] sample = true, otherwise the team's source — a CSV or Parquet file, local or
+behind an fsspec URL (s3://…), or SQL through SQLAlchemy (a table or a query).
+Scoring input is read in chunks so large tables never sit in memory at once.
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import fsspec
 import pandas as pd
 import pyarrow.parquet as pq
 import sqlalchemy
 
 from .config import DataSettings
+from .sample_data import sample_source
+
+# Object stores whose credentials must be in the environment, by URL scheme.
+REQUIRED_CREDENTIALS = {"s3": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]}
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file, chosen by its suffix."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run `make data` or point [data] at your file")
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+def active_source(data: DataSettings) -> DataSettings:
+    """The source every step reads: the sample's folder, or the team's configured source."""
+    if data.sample is None:
+        raise ValueError(
+            "[data] sample is not set in config/settings.toml: add `sample = true` to train "
+            "on the synthetic sample, or `sample = false` to use the source configured there"
+        )
+    return sample_source(data) if data.sample else data
 
 
-def load_training_frame(settings: DataSettings) -> pd.DataFrame:
-    if settings.source == "sql":
-        engine = sqlalchemy.create_engine(settings.database_url)
-        with engine.connect() as connection:
-            return pd.read_sql_table(str(settings.table), connection)
-    assert settings.path is not None  # guaranteed by DataSettings validation
-    return read_table(settings.path)
+def describe_source(data: DataSettings) -> str:
+    """Where the data comes from, in words, without credentials (for reports and lineage)."""
+    active = active_source(data)
+    if active.source == "sql":
+        url = sqlalchemy.engine.make_url(active.url or "").render_as_string(hide_password=True)
+        what = f"table {active.table}" if active.table else "a query"
+        origin = f"{what} at {url}"
+    else:
+        origin = str(active.path)
+    return f"synthetic sample ({origin})" if data.sample else origin
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, local or remote, chosen by its suffix."""
+    text = str(path)
+    _check_file(text)
+    with fsspec.open(text, "rb", **_storage_options(text)) as handle:
+        if text.endswith(".parquet"):
+            return pd.read_parquet(handle)
+        return pd.read_csv(handle)
+
+
+def load_training_frame(data: DataSettings) -> pd.DataFrame:
+    active = active_source(data)
+    if active.source == "sql":
+        engine = sqlalchemy.create_engine(active.database_url)
+        try:
+            with engine.connect() as connection:
+                if active.query:
+                    return pd.read_sql_query(sqlalchemy.text(active.query), connection)
+                return pd.read_sql_table(str(active.table), connection)
+        finally:
+            engine.dispose()
+    assert active.path is not None  # guaranteed by DataSettings validation
+    return read_table(active.path)
 
 
 def iter_scoring_chunks(
-    settings: DataSettings, chunk_size: int, source: Path | None = None
+    data: DataSettings, chunk_size: int, source: Path | None = None
 ) -> Iterator[pd.DataFrame]:
     """Yield the scoring input in chunks so large tables never sit in memory at once."""
-    if source is None and settings.source == "sql":
-        engine = sqlalchemy.create_engine(settings.database_url)
-        with engine.connect() as connection:
-            yield from pd.read_sql_table(
-                str(settings.scoring_table), connection, chunksize=chunk_size
-            )
+    active = active_source(data)
+    if source is None and active.source == "sql":
+        engine = sqlalchemy.create_engine(active.database_url)
+        try:
+            with engine.connect() as connection:
+                if active.scoring_query:
+                    query = sqlalchemy.text(active.scoring_query)
+                    yield from pd.read_sql_query(query, connection, chunksize=chunk_size)
+                else:
+                    table = str(active.scoring_table)
+                    yield from pd.read_sql_table(table, connection, chunksize=chunk_size)
+        finally:
+            engine.dispose()
         return
-    path = source or settings.scoring_path
-    assert path is not None
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: nothing to score")
-    if path.suffix == ".parquet":
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
-            yield batch.to_pandas()
-    elif path.suffix == ".csv":
-        yield from pd.read_csv(path, chunksize=chunk_size)
+    text = str(source or active.scoring_path)
+    _check_file(text, nothing_to="score")
+    with fsspec.open(text, "rb", **_storage_options(text)) as handle:
+        if text.endswith(".parquet"):
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=chunk_size):
+                yield batch.to_pandas()
+        else:
+            yield from pd.read_csv(handle, chunksize=chunk_size)
+
+
+def check_reachable(data: DataSettings) -> str:
+    """Fail with a clear message unless training and scoring data can be read."""
+    active = active_source(data)
+    if active.source == "sql":
+        engine = sqlalchemy.create_engine(active.database_url)
+        try:
+            with engine.connect() as connection:
+                names = sqlalchemy.inspect(connection).get_table_names()
+                for table in [active.table, active.scoring_table]:
+                    if table and table not in names:
+                        raise FileNotFoundError(
+                            f"table {table} not found in the database of [data] url"
+                        )
+        finally:
+            engine.dispose()
     else:
-        raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use .csv or .parquet")
+        for path in [active.path, active.scoring_path]:
+            _check_file(str(path))
+    return describe_source(data)
+
+
+def _check_file(path: str, nothing_to: str = "") -> None:
+    suffix = Path(path.split("?")[0]).suffix
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+    filesystem, location = fsspec.core.url_to_fs(path, **_storage_options(path))
+    if not filesystem.exists(location):
+        hint = (
+            f"nothing to {nothing_to}"
+            if nothing_to
+            else "set [data] path in config/settings.toml, or `sample = true` for the sample"
+        )
+        raise FileNotFoundError(f"{path} not found: {hint}")
+
+
+def _storage_options(path: str) -> dict[str, Any]:
+    """Credentials come from the environment; a missing one is named, never guessed."""
+    scheme = re.match(r"^([a-z0-9+]+)://", path)
+    if scheme is None:
+        return {}
+    missing = [
+        name for name in REQUIRED_CREDENTIALS.get(scheme.group(1), []) if not os.environ.get(name)
+    ]
+    if missing:
+        raise ValueError(
+            f"{path} needs the environment variable(s) {', '.join(missing)}: set them (in CI, "
+            "from the secret store)"
+        )
+    if scheme.group(1) == "s3" and os.environ.get("AWS_ENDPOINT_URL"):
+        # S3-compatible stores (MinIO, SeaweedFS, Ceph…) are reached at their own address.
+        return {"client_kwargs": {"endpoint_url": os.environ["AWS_ENDPOINT_URL"]}}
+    return {}

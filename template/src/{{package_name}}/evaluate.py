@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from . import lineage
 from .config import Settings
 from .contract import Contract, load_contract
-from .data import load_training_frame
+from .data import describe_source, load_training_frame
 from .metrics import score, slice_scores
 from .model import build_baseline
 from .registry import load_champion, open_registry
@@ -89,7 +89,7 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
         "model_version": version,
         "evaluation": result,
         "gate": None,
-        "lineage": lineage.collect(frame),
+        "lineage": lineage.collect(frame, describe_source(settings.data)),
         "thresholds": settings.gate.model_dump(),
     }
     write_reports(settings, report, update_model_card=True)

@@ -1,4 +1,4 @@
-"""Where a model came from: code version, data fingerprint, template version."""
+"""Where a model came from: code version, data source and fingerprint, template version."""
 
 from __future__ import annotations
 
@@ -32,6 +32,22 @@ def git_commit() -> str | None:
     return result.stdout.strip() or None
 
 
+def git_tree_dirty() -> bool | None:
+    """True when the working tree has uncommitted changes: the commit alone can't rebuild it."""
+    try:
+        result = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return None
+    if result.returncode != 0:
+        return None
+    return bool(result.stdout.strip())
+
+
 def template_version() -> str | None:
     if not ANSWERS_FILE.exists():
         return None
@@ -40,9 +56,12 @@ def template_version() -> str | None:
     return str(commit) if commit else None
 
 
-def collect(frame: pd.DataFrame) -> dict[str, Any]:
+def collect(frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """`source` says where the data came from, without credentials."""
     return {
+        "data_source": source,
         "git_commit": git_commit(),
+        "git_tree_dirty": git_tree_dirty(),
         "data_fingerprint": data_fingerprint(frame),
         "data_rows": len(frame),
         "template_version": template_version(),

@@ -18,6 +18,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Model version: **{report['model_version'] or 'not registered'}**",
         "",
+        f"Data: {report['lineage'].get('data_source', 'not recorded')}",
+        "",
         f"| {metric} ({evaluation['direction']}) | value |",
         "| --- | --- |",
         f"| model | {evaluation['model']:.4f} |",

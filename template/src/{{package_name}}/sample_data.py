@@ -1,103 +1,139 @@
-"""A small, deterministic, customer-like sample so the project trains with no download.
+"""The synthetic sample: written only to its own folder, never over anyone's data.
 
-The target follows the problem type chosen at generation. Replace this data with your
-own (see `draft-contract` in the README); nothing else in the project depends on it.
+While [data] sample = true, `make data` writes the sample to data/sample/ in the
+project's source format (CSV, Parquet or an SQLite database) and every step reads it
+from there. A manifest records what the generator wrote, with a checksum per file:
+the generator overwrites only files it wrote and nobody changed since, and
+`make clean` deletes only those.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import sqlalchemy
 
-from .config import Settings
+from .config import SAMPLE_FOLDER, DataSettings, Settings
 from .contract import Contract
+from .synthetic import project_frame
 
 TRAINING_ROWS = 2000
 SCORING_ROWS = 500
+MANIFEST = SAMPLE_FOLDER / "MANIFEST.json"
+NOTICE = "synthetic sample generated from config/contract.yaml: not real data"
 
 
-def make_customers(rows: int, seed: int, contract: Contract, problem_type: str) -> pd.DataFrame:
-    """Generate `rows` customers; the same seed always gives the same table."""
-    rng = np.random.default_rng(seed)
-    plan = rng.choice(["basic", "standard", "premium"], size=rows, p=[0.5, 0.3, 0.2])
-    tenure = rng.integers(0, 73, size=rows)
-    charges = np.round(np.clip(rng.normal(70, 25, size=rows), 15, 200), 2)
-    calls = np.clip(rng.poisson(1.5, size=rows), 0, 15)
-    frame = pd.DataFrame(
-        {
-            "customer_id": [f"C{seed:03d}{i:06d}" for i in range(rows)],
-            "email": [f"customer{seed:03d}{i:06d}@example.com" for i in range(rows)],
-            "gender": rng.choice(["female", "male", "nonbinary"], size=rows, p=[0.48, 0.48, 0.04]),
-            "age": rng.integers(18, 80, size=rows),
-            "tenure_months": tenure,
-            "monthly_charges": charges,
-            "plan": plan,
-            "region": rng.choice(["north", "south", "east", "west"], size=rows),
-            "support_calls": calls,
+class SampleRefused(FileExistsError):
+    """The sample would overwrite something it did not write."""
+
+
+def sample_source(data: DataSettings) -> DataSettings:
+    """Where the sample lives for this project's source format."""
+    if data.source == "sql":
+        return data.model_copy(
+            update={
+                "url": f"sqlite:///{SAMPLE_FOLDER / 'sample.db'}",
+                "table": data.table or "training_data",
+                "scoring_table": data.scoring_table or "training_data_scoring",
+                "query": None,
+                "scoring_query": None,
+            }
+        )
+    suffix = f".{data.source}"
+    return data.model_copy(
+        update={
+            "path": SAMPLE_FOLDER / f"training{suffix}",
+            "scoring_path": SAMPLE_FOLDER / f"scoring{suffix}",
         }
     )
-    plan_effect = pd.Series(plan).map({"basic": 0.6, "standard": 0.0, "premium": -0.6}).to_numpy()
-    noise = rng.normal(0, 1, size=rows)
-    if problem_type == "binary":
-        logit = -0.8 - 0.05 * tenure + 0.02 * (charges - 70) + 0.45 * calls + plan_effect + noise
-        target: np.ndarray = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype(int)
-    elif problem_type == "multiclass":
-        value = 0.04 * tenure + 0.03 * (charges - 70) - plan_effect + 0.5 * noise
-        target = np.select([value < 0.8, value < 2.2], ["low", "medium"], default="high")
-    else:
-        target = np.round(
-            np.clip(20 * tenure + 8 * charges - 300 * plan_effect + 150 * noise, 0, None), 2
-        )
-    frame = _add_declared_columns(frame, contract, rng)
-    frame[contract.target] = target
-    return frame[list(contract.columns)]
-
-
-def _add_declared_columns(
-    frame: pd.DataFrame, contract: Contract, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Fill columns the contract declares beyond the built-in sample (from the questionnaire)."""
-    for name, spec in contract.columns.items():
-        if name in frame or name == contract.target:
-            continue
-        if spec.allowed:
-            frame[name] = rng.choice(spec.allowed, size=len(frame))
-        else:
-            frame[name] = [f"{name}-{i:06d}" for i in range(len(frame))]
-    return frame
 
 
 def write_sample(settings: Settings, contract: Contract) -> list[str]:
-    """Write the training and scoring samples to the configured source; return what was written."""
+    """Write the training and scoring samples into data/sample/; return what was written."""
+    if settings.data.sample is not True:
+        raise SampleRefused(
+            "[data] sample is not true: `make data` fetches your configured source instead; "
+            "the synthetic sample never writes over real data"
+        )
     seed = settings.project.seed
-    training = make_customers(TRAINING_ROWS, seed, contract, settings.project.problem_type)
-    scoring = make_customers(SCORING_ROWS, seed + 1, contract, settings.project.problem_type)
+    training = project_frame(settings, contract, TRAINING_ROWS, seed)
+    scoring = project_frame(settings, contract, SCORING_ROWS, seed + 1)
     scoring = scoring.drop(columns=[contract.target])
-    data = settings.data
-    if data.source == "sql":
-        engine = sqlalchemy.create_engine(data.database_url)
-        _ensure_sqlite_folder(data.database_url)
+    target = sample_source(settings.data)
+    files = _sample_files(target)
+    _refuse_foreign(files)
+    SAMPLE_FOLDER.mkdir(parents=True, exist_ok=True)
+    if target.source == "sql":
+        files[0].unlink(missing_ok=True)
+        engine = sqlalchemy.create_engine(str(target.url))
         with engine.begin() as connection:
-            training.to_sql(str(data.table), connection, if_exists="replace", index=False)
-            scoring.to_sql(str(data.scoring_table), connection, if_exists="replace", index=False)
-        return [
-            f"{data.table} ({len(training)} rows)",
-            f"{data.scoring_table} ({len(scoring)} rows)",
+            training.to_sql(str(target.table), connection, index=False)
+            scoring.to_sql(str(target.scoring_table), connection, index=False)
+        engine.dispose()
+        written = [
+            f"{files[0]}: {target.table} ({len(training)} rows)",
+            f"{files[0]}: {target.scoring_table} ({len(scoring)} rows)",
         ]
-    assert data.path is not None and data.scoring_path is not None
-    for frame, path in [(training, data.path), (scoring, data.scoring_path)]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".parquet":
-            frame.to_parquet(path, index=False)
-        else:
-            frame.to_csv(path, index=False)
-    return [f"{data.path} ({len(training)} rows)", f"{data.scoring_path} ({len(scoring)} rows)"]
+    else:
+        for frame, path in [(training, target.path), (scoring, target.scoring_path)]:
+            assert path is not None
+            if target.source == "parquet":
+                frame.to_parquet(path, index=False)
+            else:
+                frame.to_csv(path, index=False)
+        written = [
+            f"{target.path} ({len(training)} rows)",
+            f"{target.scoring_path} ({len(scoring)} rows)",
+        ]
+    _record(files)
+    return [f"{line}, {NOTICE}" for line in written]
 
 
-def _ensure_sqlite_folder(url: str) -> None:
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url != prefix + ":memory:":
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+def clean_sample() -> list[Path]:
+    """Delete the sample files the generator wrote and nobody changed; return them."""
+    removed = []
+    for path, checksum in _manifest().items():
+        if path.exists() and _checksum(path) == checksum:
+            path.unlink()
+            removed.append(path)
+    MANIFEST.unlink(missing_ok=True)
+    return removed
+
+
+def _sample_files(target: DataSettings) -> list[Path]:
+    if target.source == "sql":
+        return [SAMPLE_FOLDER / "sample.db"]
+    return [Path(str(target.path)), Path(str(target.scoring_path))]
+
+
+def _refuse_foreign(files: list[Path]) -> None:
+    recorded = _manifest()
+    for path in files:
+        if path.exists() and recorded.get(path) != _checksum(path):
+            raise SampleRefused(
+                f"{path} exists and was not written by the sample generator (or was changed "
+                "since): the sample never overwrites data it did not create. Move the file, "
+                "or point [data] at it and set sample = false."
+            )
+
+
+def _manifest() -> dict[Path, str]:
+    if not MANIFEST.exists():
+        return {}
+    recorded: dict[str, str] = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    return {Path(name): checksum for name, checksum in recorded.items()}
+
+
+def _record(files: list[Path]) -> None:
+    entries = {str(path): _checksum(path) for path in files}
+    MANIFEST.write_text(json.dumps(entries, indent=2) + "\n", encoding="utf-8")
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -14,6 +14,7 @@ from typing import Any
 
 from . import lineage
 from .config import Settings
+from .data import describe_source
 from .evaluate import assess, load_validated, split_holdout
 from .gate import GateResult, evaluate_gate
 from .metrics import score
@@ -57,7 +58,7 @@ def train(settings: Settings) -> TrainingOutcome:
 
     logger.info("[4/5] applying the quality gate")
     gate = evaluate_gate(settings.gate, evaluation["model"], evaluation["baseline"], champion_score)
-    data_lineage = lineage.collect(frame)
+    data_lineage = lineage.collect(frame, describe_source(settings.data))
     metrics = {
         "holdout_" + settings.gate.metric: evaluation["model"],
         "baseline_" + settings.gate.metric: evaluation["baseline"],

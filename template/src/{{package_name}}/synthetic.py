@@ -1,0 +1,200 @@
+"""Synthetic rows that honour the data contract, with a target the features explain.
+
+Two users, one generator: `make data` writes these rows as the clearly labelled
+synthetic sample (while [data] sample = true), and the tests build their data from
+them. Both follow whatever contract is in config/contract.yaml — the sample's columns
+or the team's own — so the tests stay green when the team switches to its own data.
+
+The target is planted: a random linear signal over the feature columns plus noise.
+The noise is the largest that still lets the signal itself beat the gate's threshold
+with room to spare, so a fresh project passes its own gate whatever threshold was
+answered, and the gate keeps its full strength on real data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import GateSettings, Settings
+from .contract import ColumnSpec, Contract
+from .features import feature_columns
+from .metrics import score_predictions
+
+# From most to least noisy; the first level whose oracle beats the gate is used.
+NOISE_LEVELS = (1.5, 1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.01)
+# The oracle must cover this share of the way from the threshold to a perfect score.
+HEADROOM = 0.5
+POSITIVE_SHARE = 0.3
+NULL_SHARE = 0.02
+
+
+def make_frame(
+    contract: Contract,
+    rows: int,
+    seed: int,
+    problem_type: str,
+    gate: GateSettings,
+    personal_data: list[str] | None = None,
+) -> pd.DataFrame:
+    """`rows` rows in contract order; the same arguments always give the same table."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            name: _column(name, spec, rows, seed, rng, is_id=name == contract.id_column)
+            for name, spec in contract.columns.items()
+            if name != contract.target
+        }
+    )
+    signal = _signal(frame, contract, personal_data or [], np.random.default_rng(0))
+    noise = rng.normal(0, 1, rows)
+    frame[contract.target] = _target(contract, problem_type, gate, signal, noise)
+    return frame[list(contract.columns)]
+
+
+def project_frame(settings: Settings, contract: Contract, rows: int, seed: int) -> pd.DataFrame:
+    """`make_frame` with this project's problem type, gate and personal-data columns."""
+    return make_frame(
+        contract,
+        rows,
+        seed,
+        settings.project.problem_type,
+        settings.gate,
+        settings.data.personal_data,
+    )
+
+
+def _bounds(spec: ColumnSpec, width: float) -> tuple[float, float]:
+    low = spec.min if spec.min is not None else (spec.max - width if spec.max is not None else 0)
+    high = spec.max if spec.max is not None else low + width
+    return float(low), float(high)
+
+
+def _column(
+    name: str, spec: ColumnSpec, rows: int, seed: int, rng: np.random.Generator, *, is_id: bool
+) -> pd.Series:
+    index = np.arange(rows)
+    if is_id:
+        if spec.dtype == "int":
+            return pd.Series(seed * 10_000_000 + index)
+        return pd.Series([f"{name}-{seed:03d}-{i:07d}" for i in index])
+    if spec.allowed:
+        values: pd.Series = pd.Series(rng.choice(np.array(spec.allowed, dtype=object), size=rows))
+        if spec.dtype == "int":
+            values = values.astype(int)
+    elif spec.dtype == "int":
+        low, high = _bounds(spec, 100)
+        values = pd.Series(rng.integers(int(np.ceil(low)), int(np.floor(high)) + 1, size=rows))
+    elif spec.dtype == "float":
+        low, high = _bounds(spec, 100.0)
+        values = pd.Series(np.round(rng.uniform(low, high, size=rows), 2))
+    elif spec.dtype == "bool":
+        values = pd.Series(rng.random(rows) < 0.5)
+    elif spec.dtype == "category":
+        values = pd.Series(rng.choice([f"{name}_a", f"{name}_b", f"{name}_c"], size=rows))
+    else:  # free text
+        values = pd.Series([f"{name} {seed}-{i}" for i in index])
+    if spec.nullable and spec.dtype in ("float", "str", "category"):
+        values = values.astype(object if spec.dtype != "float" else float)
+        values[rng.random(rows) < NULL_SHARE] = None
+    return values
+
+
+def _signal(
+    frame: pd.DataFrame, contract: Contract, personal_data: list[str], rng: np.random.Generator
+) -> np.ndarray:
+    """A standardised random linear combination of the feature columns."""
+    try:
+        numeric, categorical = feature_columns(contract, personal_data)
+    except ValueError:
+        numeric, categorical = [], []
+    signal = np.zeros(len(frame))
+    for name in numeric:
+        values = frame[name].astype(float)
+        spread = values.std() or 1.0
+        signal += rng.normal(0, 1) * ((values - values.mean()) / spread).fillna(0).to_numpy()
+    for name in categorical:
+        levels = sorted(frame[name].dropna().astype(str).unique())
+        effects = dict(zip(levels, rng.normal(0, 1, len(levels)), strict=True))
+        signal += frame[name].astype(str).map(effects).fillna(0).to_numpy()
+    spread = signal.std()
+    return (signal - signal.mean()) / spread if spread > 0 else signal
+
+
+def _target(
+    contract: Contract,
+    problem_type: str,
+    gate: GateSettings,
+    signal: np.ndarray,
+    noise: np.ndarray,
+) -> pd.Series:
+    """The noisiest target whose planted signal still clears the gate with headroom."""
+    spec = contract.columns[contract.target]
+    oracle = _values(problem_type, spec, gate, signal)
+    target = oracle
+    for level in NOISE_LEVELS:
+        target = _values(problem_type, spec, gate, signal + level * noise)
+        if _clears_gate(gate, problem_type, target, oracle, signal):
+            break
+    return pd.Series(target)
+
+
+def _values(
+    problem_type: str, spec: ColumnSpec, gate: GateSettings, latent: np.ndarray
+) -> np.ndarray:
+    """Turn a latent score into target values the contract allows."""
+    if problem_type == "binary":
+        # The positive class is the last in sort order, as the model's predict_proba sees it.
+        classes = sorted(spec.allowed or [0, 1])
+        negative, positive = classes[0], classes[-1]
+        cut = np.quantile(latent, 1 - POSITIVE_SHARE)
+        labels: np.ndarray = np.where(latent > cut, positive, negative)
+        return labels
+    if problem_type == "multiclass":
+        classes = spec.allowed or ["class_a", "class_b", "class_c"]
+        cuts = np.quantile(latent, np.linspace(0, 1, len(classes) + 1)[1:-1])
+        return np.array(classes, dtype=object)[np.searchsorted(cuts, latent)]
+    return _regression_values(spec, gate, latent)
+
+
+def _regression_values(spec: ColumnSpec, gate: GateSettings, latent: np.ndarray) -> np.ndarray:
+    """Scale a standardised score into the target's range; absolute metrics set the unit."""
+    low = spec.min if spec.min is not None else None
+    high = spec.max if spec.max is not None else None
+    if gate.metric in ("rmse", "mae"):
+        unit = 2 * gate.threshold
+    elif low is not None and high is not None:
+        unit = (high - low) / 8
+    else:
+        unit = 100.0
+    if low is not None and high is not None:
+        centre = (low + high) / 2
+        unit = min(unit, (high - low) / 8)
+    else:
+        centre = (low if low is not None else 0.0) + 10 * unit
+    if gate.metric == "mape":
+        unit = min(unit, abs(centre) / 10 or unit)
+    values = np.round(centre + unit * latent, 2)
+    return np.clip(values, low, high) if low is not None or high is not None else values
+
+
+def _clears_gate(
+    gate: GateSettings,
+    problem_type: str,
+    target: np.ndarray,
+    oracle: np.ndarray,
+    signal: np.ndarray,
+) -> bool:
+    """Would a model that found the planted signal exactly beat the threshold with room?"""
+    if problem_type == "binary":
+        positive = sorted(set(oracle.tolist()))[-1]
+        labels = (target == positive).astype(int)
+        flagged = (signal > np.quantile(signal, 1 - POSITIVE_SHARE)).astype(int)
+        value = score_predictions(gate.metric, labels, flagged, signal)
+    else:
+        value = score_predictions(gate.metric, target, oracle, None)
+    if np.isnan(value):
+        return False
+    if gate.direction == "maximize":
+        return bool(value >= gate.threshold + HEADROOM * max(1.0 - gate.threshold, 0.0))
+    return bool(value <= gate.threshold * (1 - HEADROOM))
