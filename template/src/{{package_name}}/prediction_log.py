@@ -89,7 +89,7 @@ def prediction_records(
     if id_column is not None and id_column in frame:
         raw_ids = frame[id_column].tolist()
         hide = id_column in personal_data
-        entity_ids = [None if v is None else (pseudonym(v) if hide else str(v)) for v in raw_ids]
+        entity_ids = [None if pd.isna(v) else (pseudonym(v) if hide else str(v)) for v in raw_ids]
     scores = result["probability"].tolist() if "probability" in result else None
     if scores is None and pd.api.types.is_numeric_dtype(result["prediction"]):
         scores = result["prediction"].tolist()  # regression: the value itself

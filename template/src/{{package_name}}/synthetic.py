@@ -158,11 +158,15 @@ def _values(
 
 
 def _regression_values(spec: ColumnSpec, gate: GateSettings, latent: np.ndarray) -> np.ndarray:
-    """Scale a standardised score into the target's range; absolute metrics set the unit."""
-    low = spec.min if spec.min is not None else None
-    high = spec.max if spec.max is not None else None
+    """Scale a standardised score into the target's range.
+
+    For errors in target units (RMSE, MAE) the spread follows the threshold and the
+    baseline margin, so the mean baseline misses by more than the margin; for MAPE
+    the spread is a share of a level far from zero.
+    """
+    low, high = spec.min, spec.max
     if gate.metric in ("rmse", "mae"):
-        unit = 2 * gate.threshold
+        unit = 2 * (gate.threshold + gate.baseline_margin)
     elif low is not None and high is not None:
         unit = (high - low) / 8
     else:
@@ -173,7 +177,8 @@ def _regression_values(spec: ColumnSpec, gate: GateSettings, latent: np.ndarray)
     else:
         centre = (low if low is not None else 0.0) + 10 * unit
     if gate.metric == "mape":
-        unit = min(unit, abs(centre) / 10 or unit)
+        centre = centre or 1000.0
+        unit = 0.3 * abs(centre)
     values = np.round(centre + unit * latent, 2)
     return np.clip(values, low, high) if low is not None or high is not None else values
 
