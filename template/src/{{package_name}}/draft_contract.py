@@ -1,11 +1,15 @@
 """Draft a data contract from a team's own CSV or Parquet file.
 
-The draft records what the data looks like today (types, observed ranges, categories,
-nulls); review it, tighten or widen the ranges to what the business allows, commit it.
+The draft records what the data looks like today (types, ranges with a margin beyond
+what was observed, categories, nulls, the id column); review it, set the ranges to
+what the business allows, commit it. `summarise` says what was decided, column by
+column, and which features the model will use.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,41 +17,133 @@ import pandas as pd
 import yaml
 
 from .contract import Contract
+from .features import feature_columns
 
 MAX_CATEGORIES = 20
+# Drafted numeric ranges reach this share of the observed span beyond each end, so the
+# next month's oldest customer is not refused; a column never below 0 stays >= 0.
+RANGE_MARGIN = 0.25
+ID_NAME = re.compile(r"(^|[^a-z])id$|_id$|^id_|identifier|uuid", re.IGNORECASE)
 
 
 def _number(value: Any) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def draft_column(series: pd.Series) -> dict[str, Any]:
+def _widened(series: pd.Series) -> tuple[float | int, float | int]:
+    low, high = float(series.min()), float(series.max())
+    margin = RANGE_MARGIN * ((high - low) or max(abs(high), 1.0))
+    widened_low = low - margin if low < 0 else max(low - margin, 0.0)
+    widened_high = high + margin
+    if pd.api.types.is_integer_dtype(series):
+        return math.floor(widened_low), math.ceil(widened_high)
+    return _number(round(widened_low, 6)), _number(round(widened_high, 6))
+
+
+def looks_like_id(name: str, series: pd.Series) -> bool:
+    """Unique on every row, and named like an identifier or a whole-number/string key."""
+    values = series.dropna()
+    if len(values) < 2 or values.nunique() != len(values):
+        return False
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    return bool(ID_NAME.search(name)) or not pd.api.types.is_numeric_dtype(series)
+
+
+def draft_column(series: pd.Series, *, is_id: bool = False) -> dict[str, Any]:
     spec: dict[str, Any]
-    if pd.api.types.is_bool_dtype(series):
+    if is_id:
+        # Typed as it is (an integer id stays an integer), never range-limited.
+        kind = "int" if pd.api.types.is_integer_dtype(series) else "str"
+        spec = {"dtype": kind, "description": "Row identifier; never a feature."}
+    elif pd.api.types.is_bool_dtype(series):
         spec = {"dtype": "bool"}
     elif pd.api.types.is_numeric_dtype(series):
         kind = "int" if pd.api.types.is_integer_dtype(series) else "float"
         spec = {"dtype": kind}
         if series.notna().any():
-            spec["min"] = _number(series.min())
-            spec["max"] = _number(series.max())
+            spec["min"], spec["max"] = _widened(series.dropna())
     elif series.nunique(dropna=True) <= MAX_CATEGORIES:
         spec = {"dtype": "category", "allowed": sorted(str(v) for v in series.dropna().unique())}
     else:
-        spec = {"dtype": "str"}
+        spec = {
+            "dtype": "str",
+            "description": (
+                f"Free text or a high-cardinality key ({series.nunique()} values): not a "
+                "feature until someone designs one for it."
+            ),
+        }
     if series.isna().any():
         spec["nullable"] = True
     return spec
 
 
-def draft_contract(frame: pd.DataFrame, target: str, id_column: str | None = None) -> Contract:
+def draft_target(series: pd.Series, problem_type: str | None) -> dict[str, Any]:
+    """A classification target lists its classes; a regression target gets a range."""
+    if series.isna().any():
+        raise ValueError(f"target `{series.name}` has missing values: label or drop those rows")
+    if series.nunique() < 2:
+        raise ValueError(f"target `{series.name}` is constant: there is nothing to learn")
+    if problem_type not in ("binary", "multiclass"):
+        return draft_column(series)
+    classes = sorted(series.unique().tolist(), key=str)
+    expected = "exactly 2" if problem_type == "binary" else "at least 3"
+    if (problem_type == "binary") != (len(classes) == 2) or len(classes) < 2:
+        raise ValueError(
+            f"target `{series.name}` has {len(classes)} class(es) {classes[:5]}: a "
+            f"{problem_type} problem needs {expected}"
+        )
+    if pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return {"dtype": "int", "allowed": [int(c) for c in classes]}
+    return {"dtype": "category", "allowed": [str(c) for c in classes]}
+
+
+def draft_contract(
+    frame: pd.DataFrame,
+    target: str,
+    id_column: str | None = None,
+    problem_type: str | None = None,
+) -> Contract:
     for name, role in [(target, "target"), (id_column, "id column")]:
         if name is not None and name not in frame.columns:
             raise ValueError(f"{role} `{name}` is not a column; columns are: {list(frame.columns)}")
     if frame.empty:
         raise ValueError("the file has no rows: a contract cannot be drafted from it")
-    columns = {str(name): draft_column(frame[name]) for name in frame.columns}
+    if id_column is None:
+        found = [str(c) for c in frame.columns if c != target and looks_like_id(str(c), frame[c])]
+        # A column named like an id wins over any other unique key.
+        found.sort(key=lambda name: not ID_NAME.search(name))
+        id_column = found[0] if found else None
+    columns = {
+        str(name): draft_column(frame[name], is_id=name == id_column) for name in frame.columns
+    }
+    columns[target] = draft_target(frame[target], problem_type)
     return Contract.model_validate({"target": target, "id_column": id_column, "columns": columns})
+
+
+def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
+    """The draft's decisions in words, for the person who reviews it."""
+    numeric, categorical = feature_columns(contract, personal_data)
+    lines = []
+    for name, spec in contract.columns.items():
+        if name == contract.target:
+            role = "target"
+        elif name == contract.id_column:
+            role = "id (carried through scoring, never a feature, no range)"
+        elif name in personal_data:
+            role = "personal data (never a feature)"
+        elif name in numeric:
+            limits = f", {spec.min} to {spec.max}" if spec.max is not None else ""
+            role = f"numeric feature{limits}"
+        elif name in categorical:
+            role = f"categorical feature, {len(spec.allowed or [])} values"
+        else:
+            role = "NOT a feature: free text or a high-cardinality key"
+        nulls = ", may be missing" if spec.nullable else ""
+        lines.append(f"{name}: {spec.dtype}, {role}{nulls}")
+    features = numeric + categorical
+    lines.append(f"features the model uses ({len(features)}): {', '.join(features)}")
+    return lines
 
 
 def write_contract(contract: Contract, path: Path, *, force: bool) -> None:

@@ -77,7 +77,7 @@ def run_monitoring(
         current = read_table(current_path)
         source = str(current_path)
     else:
-        current = log.read_predictions(since, as_of)
+        current = log.read_predictions(since, as_of, features)
         source = "prediction log"
     if current.empty:
         raise NoLiveDataError(

@@ -146,8 +146,14 @@ class PredictionLog:
                 connection.execute(feedback_table.insert(), rows)
         return len(rows)
 
-    def read_predictions(self, since: datetime, until: datetime) -> pd.DataFrame:
-        """Predictions logged in [since, until): features expanded into columns."""
+    def read_predictions(
+        self, since: datetime, until: datetime, features: list[str] | None = None
+    ) -> pd.DataFrame:
+        """Predictions logged in [since, until): features expanded into columns.
+
+        With `features`, only predictions logged with all of them: rows from a model
+        trained on another contract (the sample, before the team's own data) are left out.
+        """
         query = sa.select(predictions_table).where(
             predictions_table.c.logged_at >= since, predictions_table.c.logged_at < until
         )
@@ -155,9 +161,21 @@ class PredictionLog:
             rows = pd.read_sql(query, connection)
         if rows.empty:
             return rows
-        features = pd.json_normalize([json.loads(text) for text in rows.pop("features")])
+        parsed = [json.loads(text) for text in rows.pop("features")]
+        if features is not None:
+            keep = [all(name in row for name in features) for row in parsed]
+            if not all(keep):
+                logger.info(
+                    "left out %d logged predictions made on other columns (another contract)",
+                    keep.count(False),
+                )
+            rows = rows[keep].reset_index(drop=True)
+            parsed = [row for row, kept in zip(parsed, keep, strict=True) if kept]
+            if rows.empty:
+                return rows
+        features_frame = pd.json_normalize(parsed)
         rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
-        return pd.concat([rows.reset_index(drop=True), features], axis=1)
+        return pd.concat([rows.reset_index(drop=True), features_frame], axis=1)
 
     def read_feedback(self, until: datetime) -> pd.DataFrame:
         """The latest outcome per prediction received before `until`."""

@@ -53,7 +53,16 @@ def train(settings: Settings) -> TrainingOutcome:
     champion_score = None
     if champion_version is not None:
         champion = registry.load(champion_version)
-        champion_score = score(settings.gate.metric, champion, split.holdout_x, split.holdout_y)
+        try:
+            champion_score = score(settings.gate.metric, champion, split.holdout_x, split.holdout_y)
+        except (KeyError, ValueError) as error:
+            # Trained on other columns (the sample, or an older contract): no fair comparison.
+            logger.warning(
+                "champion v%s cannot score this data (%s): it was trained on another "
+                "contract, so the gate does not compare with it",
+                champion_version,
+                error,
+            )
     evaluation["champion"] = champion_score
 
     logger.info("[4/5] applying the quality gate")
