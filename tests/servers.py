@@ -74,7 +74,7 @@ def postgres_server() -> Iterator[Postgres]:
     folder.chmod(0o755)
     if owner is not None:
         os.chown(folder, owner.pw_uid, owner.pw_gid)
-    server = Postgres(port=free_port(), user="groundwork", password="s3cret-pw", database="warehouse")
+    server = Postgres(free_port(), user="groundwork", password="s3cret-pw", database="warehouse")
     password_file = folder / "password"
     password_file.write_text(server.password)
     if owner is not None:

@@ -82,7 +82,7 @@ def _set_data(project: Path, **values: object) -> None:
         line = f"{key} = {_toml(value)}"
         pattern = re.compile(rf"^{key} = .*$", re.MULTILINE)
         if pattern.search(text):
-            text = pattern.sub(lambda _: line, text, count=1)
+            text = pattern.sub(lambda _, line=line: line, text, count=1)
         else:
             text = text.replace("[data]\n", f"[data]\n{line}\n", 1)
     settings.write_text(text)
@@ -254,8 +254,9 @@ def test_team_table_survives_every_step_and_postgres_sources_run_end_to_end(
     with postgres_server() as server:
         url = server.url()
         run(["uv", "run", "python", "-c", load.format(url=url, table="sales")], project)
-        _set_data(project, url=server.url(password="${SHOP_DB_PASSWORD}"),
-                  query="SELECT * FROM sales WHERE visits >= 0", scoring_table="sales_scoring")  # fmt: skip
+        query = "SELECT * FROM sales WHERE visits >= 0"
+        _set_data(project, url=server.url(password="${SHOP_DB_PASSWORD}"), query=query,
+                  scoring_table="sales_scoring")  # fmt: skip
         text = (project / "config/settings.toml").read_text()
         (project / "config/settings.toml").write_text(text.replace('table = "training_data"\n', ""))
         assert server.password not in (project / "config/settings.toml").read_text()
@@ -266,6 +267,8 @@ def test_team_table_survives_every_step_and_postgres_sources_run_end_to_end(
         for step in ["data", "validate", "train", "evaluate", "predict", "monitor"]:
             run(["make", step], project, env=secret)
     report = yaml.safe_load((project / "reports/evaluation.json").read_text())
-    assert report["lineage"]["data_source"].startswith("a query at postgresql+psycopg://groundwork:***@")
+    assert report["lineage"]["data_source"].startswith(
+        "a query at postgresql+psycopg://groundwork:***@"
+    )
     assert server.password not in (project / "reports/evaluation.md").read_text()
     assert len(pd.read_parquet(project / "data/predictions/predictions.parquet")) == 400
