@@ -94,6 +94,16 @@ def _check_batch_container(engine: str, image: str, project: Path, tmp_path: Pat
     io = tmp_path / "io"
     io.mkdir()
     shutil.copy(project / "data/sample/scoring.csv", io / "scoring.csv")
+    io.chmod(0o755)
+    # A folder the container's non-root user cannot write: a clear message, not a traceback.
+    refused = run(
+        [engine, "run", "--rm", "-v", f"{io}:/data", image, "predict",
+         "--source", "/data/scoring.csv", "--output", "/data/out/predictions.parquet"],
+        project, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert '--user "$(id -u):$(id -g)"' in refused.stderr
+    assert "Traceback" not in refused.stderr
     io.chmod(0o777)  # the container's non-root user writes here
     run(
         [engine, "run", "--rm", "-v", f"{io}:/data", image, "predict",

@@ -154,3 +154,33 @@ def test_gitlab_runs_only_targets_the_github_order_test_exercises(
     makefile = (gitlab / "Makefile").read_text()
     for target in _make_targets(gitlab_commands):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"no make target {target}"
+
+
+READS_DATA = {"validate", "train", "evaluate", "predict", "monitor", "all", "serve-smoke"}
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_every_job_gets_its_data_through_the_one_data_step(provider: str, tmp_path: Path) -> None:
+    """No job reads data before `make data` (the sample, or the team's fetch and source)."""
+    project = render(tmp_path / provider, serving_mode="both", ci_provider=provider)
+    if provider == "github":
+        jobs = {
+            f"{name}/{job_name}": [s["run"] for s in job.get("steps", []) if "run" in s]
+            for name, workflow in _workflows(project).items()
+            for job_name, job in workflow["jobs"].items()
+        }
+    else:
+        pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        jobs = {
+            name: list(job.get("script", []))
+            for name, job in pipeline.items()
+            if isinstance(job, dict) and "script" in job
+        }
+    readers = 0
+    for name, commands in jobs.items():
+        targets = [t for c in commands for t in _make_targets([c])]
+        reading = [i for i, t in enumerate(targets) if t in READS_DATA]
+        if reading:
+            readers += 1
+            assert "data" in targets[: reading[0]], f"{name} reads data before `make data`"
+    assert readers >= 4  # ci, ct, batch, monitor at least

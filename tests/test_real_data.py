@@ -165,6 +165,12 @@ def test_team_file_survives_every_step_and_s3_sources_run_end_to_end(tmp_path: P
     assert _digest(sample_dir / "training.csv") == before[team]
 
     _data_steps_in_workflow_order(project)
+    # Continuous training, as its workflow runs it: trains on the configured source, and
+    # the job summary says so.
+    summary = ""
+    for command in workflow_steps(project, "ct", "retrain"):
+        summary = run(["bash", "-c", command], project).stdout
+    assert "Data: data/raw/accounts.csv" in summary
     output = run(["make", "all"], project)
     text = output.stdout + output.stderr
     assert "data source ready: data/raw/accounts.csv" in text
