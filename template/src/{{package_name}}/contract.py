@@ -55,7 +55,7 @@ class Contract(BaseModel):
 
     def pandera_schema(self, *, with_target: bool) -> pa.DataFrameSchema:
         columns = {
-            name: _pandera_column(spec)
+            name: _pandera_column(spec, unique=name == self.id_column)
             for name, spec in self.columns.items()
             if with_target or name != self.target
         }
@@ -86,8 +86,37 @@ class Contract(BaseModel):
             return failures
         return pd.DataFrame(columns=["column", "check", "index", "failure_case"])
 
+    def check_training_table(self, frame: pd.DataFrame, max_duplicate_share: float) -> None:
+        """What a column-by-column check cannot see: repeated rows, a target with one value.
 
-def _pandera_column(spec: ColumnSpec) -> pa.Column:
+        Runs before the column checks: a repeated export is best named as such, not as
+        the duplicated ids it also causes.
+        """
+        if frame.empty:
+            return  # the column checks say "no rows"
+        repeated = frame.duplicated(keep="first")
+        if repeated.mean() > max_duplicate_share:
+            keys = pd.util.hash_pandas_object(frame, index=False)
+            position = int(repeated.to_numpy().argmax())
+            original = int((keys.to_numpy() == keys.to_numpy()[position]).argmax())
+            raise ContractError(
+                f"data contract violated:\n  table: {int(repeated.sum())} row(s) "
+                f"({repeated.mean():.1%}) repeat an earlier row, above the limit of "
+                f"{max_duplicate_share:.1%} ([data] max_duplicate_share); e.g. row "
+                f"{frame.index[position]} repeats row {frame.index[original]}"
+            )
+        if self.target not in frame:
+            return  # the column checks say it is missing
+        values = frame[self.target].dropna().unique()
+        if len(values) < 2:
+            shown = repr(values[0]) if len(values) else "nothing"
+            raise ContractError(
+                f"data contract violated:\n  column `{self.target}` (the target): has one "
+                f"value ({shown}) in all {len(frame)} rows; there is nothing to learn"
+            )
+
+
+def _pandera_column(spec: ColumnSpec, *, unique: bool = False) -> pa.Column:
     checks = []
     if spec.min is not None:
         checks.append(pa.Check.ge(spec.min))
@@ -95,7 +124,9 @@ def _pandera_column(spec: ColumnSpec) -> pa.Column:
         checks.append(pa.Check.le(spec.max))
     if spec.allowed is not None:
         checks.append(pa.Check.isin(spec.allowed))
-    return pa.Column(PANDAS_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable)
+    return pa.Column(
+        PANDAS_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable, unique=unique
+    )
 
 
 def _describe_rule(check: str) -> str:
@@ -112,12 +143,21 @@ def _describe_rule(check: str) -> str:
         return f"has the wrong type; expected {check[len('dtype(') : -1]}"
     if check == "column_in_dataframe":
         return "is missing"
+    if check == "field_uniqueness":
+        return "must be unique (it identifies a row)"
     return check
 
 
 def format_failures(failures: pd.DataFrame, examples: int = 3) -> str:
     """One line per broken (column, rule), with a few offending values and rows."""
     lines = []
+    # A column of the wrong type also fails its range checks with a TypeError; the type
+    # is the one thing to say.
+    wrong_type = set(failures.loc[failures["check"].astype(str).str.startswith("dtype("), "column"])
+    consequence = failures["column"].isin(wrong_type) & failures["failure_case"].astype(
+        str
+    ).str.startswith("TypeError(")
+    failures = failures[~consequence]
     for (column, check), group in failures.groupby(["column", "check"], dropna=False, sort=False):
         if check == "column_in_dataframe":
             missing = ", ".join(f"`{value}`" for value in group["failure_case"])
@@ -129,11 +169,9 @@ def format_failures(failures: pd.DataFrame, examples: int = 3) -> str:
         rule = _describe_rule(str(check))
         shown = _examples(group, examples)
         count = len(group)
-        detail = (
-            f"; {count} row(s), e.g. {shown}"
-            if not str(check).startswith("dtype(")
-            else (f"; got {group['failure_case'].iloc[0]}")
-        )
+        detail = f"; {count} row(s), e.g. {shown}"
+        if str(check).startswith("dtype(") and group["index"].isna().all():
+            detail = f"; got {group['failure_case'].iloc[0]}"
         lines.append(f"column `{column}`: {rule}{detail} (contract)")
     return "data contract violated:\n  " + "\n  ".join(lines)
 

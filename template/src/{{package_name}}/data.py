@@ -8,6 +8,8 @@ Scoring input is read in chunks so large tables never sit in memory at once.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -53,9 +55,33 @@ def read_table(path: str | Path) -> pd.DataFrame:
     text = str(path)
     _check_file(text)
     with fsspec.open(text, "rb", **_storage_options(text)) as handle:
-        if text.endswith(".parquet"):
-            return pd.read_parquet(handle)
-        return pd.read_csv(handle)
+        content = handle.read()
+    if not content.strip():
+        raise ValueError(f"{text} is empty ({len(content)} bytes): there is nothing to read")
+    if text.endswith(".parquet"):
+        try:
+            return pd.read_parquet(io.BytesIO(content))
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            raise ValueError(f"{text} is not a readable Parquet file: {error}") from None
+    return read_csv_bytes(content, text)
+
+
+def read_csv_bytes(content: bytes, name: str) -> pd.DataFrame:
+    """A CSV file's rows, or an error that says what is wrong with the file and where."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{name} is not UTF-8 text: byte {content[error.start : error.start + 1]!r} on "
+            f"line {line} (row {line - 2} of the table); save the file as UTF-8"
+        ) from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    repeated = sorted({column for column in header if header.count(column) > 1})
+    if repeated:
+        shown = ", ".join(f"`{column}`" for column in repeated)
+        raise ValueError(f"{name}: the header names column(s) {shown} more than once")
+    return pd.read_csv(io.StringIO(text))
 
 
 def load_training_frame(data: DataSettings) -> pd.DataFrame:

@@ -35,6 +35,7 @@ def load_validated(settings: Settings) -> tuple[Contract, pd.DataFrame]:
     contract = load_contract(settings.data.contract)
     frame = load_training_frame(settings.data)
     logger.info("loaded %d rows, %d columns", len(frame), frame.shape[1])
+    contract.check_training_table(frame, settings.data.max_duplicate_share)
     frame = contract.check(frame, with_target=True)
     missing = [a for a in settings.data.sensitive_attributes if a not in contract.columns]
     if missing:
