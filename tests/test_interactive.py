@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -49,4 +50,8 @@ def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
     assert answers["success_threshold"] == 0.7
     assert answers["owner_team"] == "risk-team"
     assert (destination / "src/fraud_radar/train.py").exists()
-    assert "| Threshold | `0.7` |" in (destination / "docs/charter.md").read_text()
+    charter = (destination / "docs/charter.md").read_text()
+    assert "| Threshold | `0.7` |" in charter
+    # Enter everywhere in another project: no churn example text, TODOs instead.
+    assert not re.search(r"churn|cancel|retention|customer", charter, re.IGNORECASE)
+    assert "**Business problem:** TODO" in charter
