@@ -144,7 +144,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert _git(repo, "status", "--porcelain") == ""
     standard = run(["make", "template-standard"], repo, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
-    assert "conformant: 5/5 checks pass" in standard.stdout
+    assert "conformant: 6/6 checks pass" in standard.stdout
 
 
 @pytest.mark.slow

@@ -5,6 +5,8 @@ Checks (docs/updating.md in the template explains each):
             pass the questionnaire's validators (the template renders with them);
   charter   the required charter fields are filled in (no TODO);
   gate      config/settings.toml configures the quality gate completely;
+  data      [data] sample in config/settings.toml says whether the project runs on the
+            synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
             workflows were generated for (a changed answer does not reach that file);
   owned     template-owned files are unmodified: changes belong in the extension
@@ -140,6 +142,25 @@ def check_gate(project: Path) -> Check:
     return Check("gate", not problems, problems)
 
 
+def check_data(project: Path) -> Check:
+    path = project / "config/settings.toml"
+    if not path.exists():
+        return Check("data", False, ["config/settings.toml is missing"])
+    data = tomllib.loads(path.read_text()).get("data")
+    if not isinstance(data, dict):
+        return Check("data", False, ["config/settings.toml has no [data] section"])
+    if not isinstance(data.get("sample"), bool):
+        return Check(
+            "data",
+            False,
+            [
+                "[data] sample is not set: add `sample = true` (train on the synthetic sample) "
+                "or `sample = false` (train on the source configured in [data])"
+            ],
+        )
+    return Check("data", True, [])
+
+
 def check_promotion(project: Path, answers: dict[str, Any]) -> Check:
     path = project / "config/settings.toml"
     if not path.exists():
@@ -190,6 +211,7 @@ def run_checks(project: Path) -> list[Check]:
             check_answers(answers, reference, error),
             check_charter(project),
             check_gate(project),
+            check_data(project),
             check_promotion(project, answers),
             check_owned(project, reference),
         ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -24,17 +25,41 @@ import sqlalchemy
 from .config import DataSettings
 from .sample_data import sample_source
 
+logger = logging.getLogger(__name__)
+
 # Object stores whose credentials must be in the environment, by URL scheme.
 REQUIRED_CREDENTIALS = {"s3": ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]}
+
+
+def uses_sample(data: DataSettings) -> bool:
+    """Whether every step reads the synthetic sample rather than the configured source.
+
+    A project made before [data] sample existed (groundwork 0.2.0) has no such line: it
+    keeps the old behaviour, the sample while its configured source is absent, and says
+    so on every run; `make template-standard` asks for the line.
+    """
+    if data.sample is not None:
+        return data.sample
+    try:
+        _check_file_or_table(data)
+    except (FileNotFoundError, ValueError):
+        logger.warning(
+            "[data] sample is not set and the configured source is missing: using the "
+            "synthetic sample. Add `sample = true` or `sample = false` to [data] in "
+            "config/settings.toml."
+        )
+        return True
+    logger.warning(
+        "[data] sample is not set: using the configured source. Add `sample = false` to "
+        "[data] in config/settings.toml to make that explicit."
+    )
+    return False
 
 
 def active_source(data: DataSettings) -> DataSettings:
     """The source every step reads: the sample's folder, or the team's configured source."""
     if data.sample is None:
-        raise ValueError(
-            "[data] sample is not set in config/settings.toml: add `sample = true` to train "
-            "on the synthetic sample, or `sample = false` to use the source configured there"
-        )
+        data = data.model_copy(update={"sample": uses_sample(data)})
     return sample_source(data) if data.sample else data
 
 
@@ -47,7 +72,7 @@ def describe_source(data: DataSettings) -> str:
         origin = f"{what} at {url}"
     else:
         origin = str(active.path)
-    return f"synthetic sample ({origin})" if data.sample else origin
+    return f"synthetic sample ({origin})" if active.sample else origin
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -129,23 +154,26 @@ def iter_scoring_chunks(
 
 def check_reachable(data: DataSettings) -> str:
     """Fail with a clear message unless training and scoring data can be read."""
-    active = active_source(data)
+    _check_file_or_table(active_source(data))
+    return describe_source(data)
+
+
+def _check_file_or_table(active: DataSettings) -> None:
     if active.source == "sql":
         engine = sqlalchemy.create_engine(active.database_url)
         try:
             with engine.connect() as connection:
                 names = sqlalchemy.inspect(connection).get_table_names()
-                for table in [active.table, active.scoring_table]:
-                    if table and table not in names:
-                        raise FileNotFoundError(
-                            f"table {table} not found in the database of [data] url"
-                        )
+        except sqlalchemy.exc.OperationalError as error:
+            raise ValueError(f"cannot reach the database of [data] url: {error.orig}") from None
         finally:
             engine.dispose()
+        for table in [active.table, active.scoring_table]:
+            if table and table not in names:
+                raise FileNotFoundError(f"table {table} not found in the database of [data] url")
     else:
         for path in [active.path, active.scoring_path]:
             _check_file(str(path))
-    return describe_source(data)
 
 
 def _check_file(path: str, nothing_to: str = "") -> None:

@@ -52,9 +52,9 @@ def sample_source(data: DataSettings) -> DataSettings:
 
 def write_sample(settings: Settings, contract: Contract) -> list[str]:
     """Write the training and scoring samples into data/sample/; return what was written."""
-    if settings.data.sample is not True:
+    if settings.data.sample is False:
         raise SampleRefused(
-            "[data] sample is not true: `make data` fetches your configured source instead; "
+            "[data] sample is false: `make data` fetches your configured source instead; "
             "the synthetic sample never writes over real data"
         )
     seed = settings.project.seed
