@@ -101,8 +101,8 @@ class Contract(BaseModel):
             original = int((keys.to_numpy() == keys.to_numpy()[position]).argmax())
             raise ContractError(
                 f"data contract violated:\n  table: {int(repeated.sum())} row(s) "
-                f"({repeated.mean():.1%}) repeat an earlier row, above the limit of "
-                f"{max_duplicate_share:.1%} ([data] max_duplicate_share); e.g. row "
+                f"({100 * repeated.mean():.1f}%) repeat an earlier row, above the limit of "
+                f"{100 * max_duplicate_share:.1f}% ([data] max_duplicate_share); e.g. row "
                 f"{frame.index[position]} repeats row {frame.index[original]}"
             )
         if self.target not in frame:
