@@ -41,12 +41,28 @@ class ColumnSpec(BaseModel):
 class Contract(BaseModel):
     target: str
     id_column: str | None = None
+    # Binary problems: the class the probability is about (a churner, a fraud, a
+    # malignant case). Unset: 1, True, or else the last class in sort order.
+    positive_class: Any = None
     columns: dict[str, ColumnSpec] = Field(min_length=1)
 
     def model_post_init(self, __context: Any) -> None:
         for name in [self.target, self.id_column]:
             if name is not None and name not in self.columns:
                 raise ValueError(f"contract names `{name}` but does not describe it under columns")
+
+    @property
+    def positive_label(self) -> Any:
+        """The binary positive class, as recorded or by the documented default."""
+        if self.positive_class is not None:
+            return self.positive_class
+        allowed = self.columns[self.target].allowed
+        if not allowed:
+            return 1
+        for candidate in (1, True, "1", "yes", "true"):
+            if candidate in allowed:
+                return candidate
+        return sorted(allowed, key=str)[-1]
 
     @property
     def input_columns(self) -> list[str]:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -93,9 +94,27 @@ def draft_target(series: pd.Series, problem_type: str | None) -> dict[str, Any]:
             f"target `{series.name}` has {len(classes)} class(es) {classes[:5]}: a "
             f"{problem_type} problem needs {expected}"
         )
-    if pd.api.types.is_integer_dtype(series) or pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(series):
+        return {"dtype": "bool", "allowed": [False, True]}
+    if pd.api.types.is_integer_dtype(series):
         return {"dtype": "int", "allowed": [int(c) for c in classes]}
     return {"dtype": "category", "allowed": [str(c) for c in classes]}
+
+
+def positive_of(series: pd.Series, chosen: str | None) -> Any:
+    """The binary positive class: the one chosen, else 1/True/yes, else the rarer class."""
+    classes = series.dropna().unique().tolist()
+    if chosen is not None:
+        matches = [c for c in classes if str(c) == str(chosen)]
+        if not matches:
+            raise ValueError(
+                f"positive class {chosen!r} is not a class of `{series.name}`: {classes}"
+            )
+        return matches[0]
+    for candidate in (1, True, "1", "yes", "Yes", "true", "True"):
+        if candidate in classes:
+            return candidate
+    return series.value_counts().idxmin()
 
 
 def draft_contract(
@@ -103,6 +122,7 @@ def draft_contract(
     target: str,
     id_column: str | None = None,
     problem_type: str | None = None,
+    positive_class: str | None = None,
 ) -> Contract:
     for name, role in [(target, "target"), (id_column, "id column")]:
         if name is not None and name not in frame.columns:
@@ -118,7 +138,13 @@ def draft_contract(
         str(name): draft_column(frame[name], is_id=name == id_column) for name in frame.columns
     }
     columns[target] = draft_target(frame[target], problem_type)
-    return Contract.model_validate({"target": target, "id_column": id_column, "columns": columns})
+    positive = positive_of(frame[target], positive_class) if problem_type == "binary" else None
+    if isinstance(positive, np.generic):
+        positive = positive.item()
+    body = {"target": target, "id_column": id_column, "columns": columns}
+    if positive is not None:
+        body["positive_class"] = positive
+    return Contract.model_validate(body)
 
 
 def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
@@ -128,6 +154,8 @@ def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
     for name, spec in contract.columns.items():
         if name == contract.target:
             role = "target"
+            if contract.positive_class is not None:
+                role += f", positive class {contract.positive_class!r}"
         elif name == contract.id_column:
             role = "id (carried through scoring, never a feature, no range)"
         elif name in personal_data:

@@ -61,17 +61,24 @@ def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -
     return Split(train_x, train_y, holdout_x, holdout_y)
 
 
-def assess(settings: Settings, model: Pipeline, baseline: Pipeline, split: Split) -> dict[str, Any]:
+def assess(
+    settings: Settings, model: Pipeline, baseline: Pipeline, split: Split, positive: Any = 1
+) -> dict[str, Any]:
     """Metric of the model and the baseline on the holdout, and per sensitive slice."""
     metric = settings.gate.metric
     return {
         "metric": metric,
         "direction": settings.gate.direction,
-        "model": round(score(metric, model, split.holdout_x, split.holdout_y), 6),
-        "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y), 6),
+        "model": round(score(metric, model, split.holdout_x, split.holdout_y, positive), 6),
+        "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
         "slices": slice_scores(
-            metric, model, split.holdout_x, split.holdout_y, settings.data.sensitive_attributes
+            metric,
+            model,
+            split.holdout_x,
+            split.holdout_y,
+            settings.data.sensitive_attributes,
+            positive,
         ),
     }
 
@@ -85,7 +92,7 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
     baseline = build_baseline(
         settings.project.problem_type, contract, settings.data.personal_data
     ).fit(split.train_x, split.train_y)
-    result = assess(settings, model, baseline, split)
+    result = assess(settings, model, baseline, split, contract.positive_label)
     report = {
         "model_version": version,
         "evaluation": result,

@@ -13,26 +13,38 @@ LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 NEEDS_SCORES = {"roc_auc", "average_precision"}
 
 
-def score(metric: str, model: Pipeline, features: pd.DataFrame, target: pd.Series) -> float:
+def positive_column(model: Pipeline, positive: Any) -> int:
+    """Which predict_proba column is the positive class (the last one when unknown)."""
+    classes = list(model.classes_)
+    return classes.index(positive) if positive in classes else len(classes) - 1
+
+
+def score(
+    metric: str, model: Pipeline, features: pd.DataFrame, target: pd.Series, positive: Any = 1
+) -> float:
     """The value of `metric` for `model` on a labelled frame."""
     if metric in NEEDS_SCORES:
-        return score_predictions(metric, target, None, model.predict_proba(features)[:, 1])
-    return score_predictions(metric, target, model.predict(features), None)
+        scores = model.predict_proba(features)[:, positive_column(model, positive)]
+        return score_predictions(metric, target, None, scores, positive)
+    return score_predictions(metric, target, model.predict(features), None, positive)
 
 
-def score_predictions(metric: str, target: Any, predicted: Any | None, scores: Any | None) -> float:
+def score_predictions(
+    metric: str, target: Any, predicted: Any | None, scores: Any | None, positive: Any = 1
+) -> float:
     """The value of `metric` from outcomes and predictions (labels or positive-class scores).
 
     Shared by evaluation (fresh predictions) and monitoring (logged predictions).
+    `positive` is the binary positive class (the contract's `positive_label`).
     """
     if metric in NEEDS_SCORES:
         if pd.Series(target).nunique() < 2:
             return float("nan")
         scorer = skm.roc_auc_score if metric == "roc_auc" else skm.average_precision_score
-        return float(scorer(target, scores))
+        return float(scorer(np.asarray(target) == positive, scores))
     functions: dict[str, Any] = {
-        "f1": lambda y, p: skm.f1_score(y, p, zero_division=0),
-        "recall": lambda y, p: skm.recall_score(y, p, zero_division=0),
+        "f1": lambda y, p: skm.f1_score(y, p, pos_label=positive, zero_division=0),
+        "recall": lambda y, p: skm.recall_score(y, p, pos_label=positive, zero_division=0),
         "accuracy": skm.accuracy_score,
         "f1_macro": lambda y, p: skm.f1_score(y, p, average="macro", zero_division=0),
         "rmse": skm.root_mean_squared_error,
@@ -49,13 +61,14 @@ def slice_scores(
     features: pd.DataFrame,
     target: pd.Series,
     attributes: list[str],
+    positive: Any = 1,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """For each sensitive attribute, the metric and row count in every group."""
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for attribute in attributes:
         groups: dict[str, dict[str, Any]] = {}
         for value, index in features.groupby(attribute, dropna=False).groups.items():
-            value_score = score(metric, model, features.loc[index], target.loc[index])
+            value_score = score(metric, model, features.loc[index], target.loc[index], positive)
             groups[str(value)] = {
                 "rows": len(index),
                 metric: None if np.isnan(value_score) else round(value_score, 6),

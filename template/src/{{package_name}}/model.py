@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from .contract import Contract
 from .features import build_preprocessor
+from .metrics import positive_column
 
 
 def build_baseline(problem_type: str, contract: Contract, personal_data: list[str]) -> Pipeline:
@@ -44,8 +45,13 @@ def build_candidate(
     )
 
 
-def predict_frame(model: Pipeline, frame: pd.DataFrame, problem_type: str) -> pd.DataFrame:
-    """Predictions as columns: `prediction`, plus `probability` for classifiers."""
+def predict_frame(
+    model: Pipeline, frame: pd.DataFrame, problem_type: str, positive: Any = 1
+) -> pd.DataFrame:
+    """Predictions as columns: `prediction`, plus `probability` for classifiers.
+
+    Binary: `probability` is that of the positive class (the contract's positive_label).
+    """
     if problem_type == "regression":
         return pd.DataFrame({"prediction": model.predict(frame)}, index=frame.index)
     probabilities = model.predict_proba(frame)
@@ -54,7 +60,7 @@ def predict_frame(model: Pipeline, frame: pd.DataFrame, problem_type: str) -> pd
     result = pd.DataFrame({"prediction": classes[best]}, index=frame.index)
     # Binary: the probability of the positive class; multiclass: of the predicted class.
     result["probability"] = (
-        probabilities[:, 1]
+        probabilities[:, positive_column(model, positive)]
         if problem_type == "binary"
         else probabilities[np.arange(len(best)), best]
     )

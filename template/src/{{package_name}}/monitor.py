@@ -105,7 +105,8 @@ def run_monitoring(
         )
         for name in features
     ]
-    reference_scores = _scores(predict_frame(model, reference, problem_type), problem_type)
+    reference_predictions = predict_frame(model, reference, problem_type, contract.positive_label)
+    reference_scores = _scores(reference_predictions, problem_type)
     if "prediction" in current:  # from the log: what the service actually answered
         current_scores = _scores(current, problem_type)
     else:
@@ -308,8 +309,9 @@ def _metric(metric: str, rows: pd.DataFrame, contract: Contract) -> float:
     target = rows["outcome"].map(cast)
     predicted = rows["prediction"].map(cast)
     if metric in NEEDS_SCORES:
-        return score_predictions(metric, target, None, rows["score"].astype(float))
-    return score_predictions(metric, target, predicted, None)
+        scores = rows["score"].astype(float)
+        return score_predictions(metric, target, None, scores, contract.positive_label)
+    return score_predictions(metric, target, predicted, None, contract.positive_label)
 
 
 def _rounded(value: float) -> float | None:
@@ -336,7 +338,7 @@ def _predict_valid_rows(
         return pd.DataFrame({"prediction": []})
     valid = frame.drop(index=list(failures["index"].dropna().unique()))
     return (
-        predict_frame(model, valid, problem_type)
+        predict_frame(model, valid, problem_type, contract.positive_label)
         if len(valid)
         else pd.DataFrame({"prediction": []})
     )

@@ -13,6 +13,8 @@ answered, and the gate keeps its full strength on real data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -129,24 +131,23 @@ def _target(
     noise: np.ndarray,
 ) -> pd.Series:
     """The noisiest target whose planted signal still clears the gate with headroom."""
-    spec = contract.columns[contract.target]
-    oracle = _values(problem_type, spec, gate, signal)
+    oracle = _values(problem_type, contract, gate, signal)
     target = oracle
     for level in NOISE_LEVELS:
-        target = _values(problem_type, spec, gate, signal + level * noise)
-        if _clears_gate(gate, problem_type, target, oracle, signal):
+        target = _values(problem_type, contract, gate, signal + level * noise)
+        if _clears_gate(gate, problem_type, target, oracle, signal, contract.positive_label):
             break
     return pd.Series(target)
 
 
 def _values(
-    problem_type: str, spec: ColumnSpec, gate: GateSettings, latent: np.ndarray
+    problem_type: str, contract: Contract, gate: GateSettings, latent: np.ndarray
 ) -> np.ndarray:
     """Turn a latent score into target values the contract allows."""
+    spec = contract.columns[contract.target]
     if problem_type == "binary":
-        # The positive class is the last in sort order, as the model's predict_proba sees it.
-        classes = sorted(spec.allowed or [0, 1])
-        negative, positive = classes[0], classes[-1]
+        positive = contract.positive_label
+        negative = next(c for c in (spec.allowed or [0, 1]) if c != positive)
         cut = np.quantile(latent, 1 - POSITIVE_SHARE)
         labels: np.ndarray = np.where(latent > cut, positive, negative)
         return labels
@@ -189,10 +190,10 @@ def _clears_gate(
     target: np.ndarray,
     oracle: np.ndarray,
     signal: np.ndarray,
+    positive: Any,
 ) -> bool:
     """Would a model that found the planted signal exactly beat the threshold with room?"""
     if problem_type == "binary":
-        positive = sorted(set(oracle.tolist()))[-1]
         labels = (target == positive).astype(int)
         flagged = (signal > np.quantile(signal, 1 - POSITIVE_SHARE)).astype(int)
         value = score_predictions(gate.metric, labels, flagged, signal)

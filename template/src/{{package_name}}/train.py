@@ -47,14 +47,20 @@ def train(settings: Settings) -> TrainingOutcome:
     candidate.fit(split.train_x, split.train_y)
 
     logger.info("[3/5] evaluating on %d holdout rows", len(split.holdout_y))
-    evaluation = assess(settings, candidate, baseline, split)
+    evaluation = assess(settings, candidate, baseline, split, contract.positive_label)
     registry = open_registry(settings.registry)
     champion_version = registry.champion_version()
     champion_score = None
     if champion_version is not None:
         champion = registry.load(champion_version)
         try:
-            champion_score = score(settings.gate.metric, champion, split.holdout_x, split.holdout_y)
+            champion_score = score(
+                settings.gate.metric,
+                champion,
+                split.holdout_x,
+                split.holdout_y,
+                contract.positive_label,
+            )
         except (KeyError, ValueError) as error:
             # Trained on other columns (the sample, or an older contract): no fair comparison.
             logger.warning(
