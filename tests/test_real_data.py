@@ -9,8 +9,13 @@ The team's data must come out byte-for-byte (row-for-row) unchanged.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +23,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .helpers import render, run, workflow_steps
+from .helpers import free_port, http, render, run, tool_env, workflow_steps
 from .servers import postgres_server, s3_server
 
 WORKFLOWS = ["ci", "ct", "cd", "batch", "monitor"]
@@ -278,3 +283,118 @@ def test_team_table_survives_every_step_and_postgres_sources_run_end_to_end(
     )
     assert server.password not in (project / "reports/evaluation.md").read_text()
     assert len(pd.read_parquet(project / "data/predictions/predictions.parquet")) == 400
+
+
+def messy_patients(rows: int, seed: int, *, first_id: int) -> pd.DataFrame:
+    """A real-shaped table with everything that trips a template up: names with spaces
+    and punctuation, an integer id, a date, free text, yes/no answers, a string-labelled
+    binary target, missing values and a high-cardinality code."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 95, rows).astype(float)
+    size = rng.gamma(2.0, 9.0, rows).round(1)
+    smoker = rng.random(rows) < 0.25
+    region = rng.choice(["north", "south", "east", "west"], rows)
+    latent = 0.04 * (age - 55) + 0.12 * (size - 18) + 1.2 * smoker + rng.normal(0, 0.7, rows)
+    age[rng.random(rows) < 0.04] = np.nan
+    visit = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 1400, rows), unit="D")
+    words = np.array(["pain", "lump", "follow-up", "routine", "urgent", "scan", "referral"])
+    notes = [" ".join(rng.choice(words, 4)) + f" #{i}" for i in range(rows)]
+    return pd.DataFrame(
+        {
+            "Patient ID": first_id + rng.permutation(rows),
+            "Visit date": visit.strftime("%Y-%m-%d"),
+            "Age (years)": age,
+            "Tumour size, mm": size,
+            "Smoker?": np.where(smoker, "yes", "no"),
+            "Region": region,
+            "Clinic code": [f"CL-{code:04d}" for code in rng.integers(0, 800, rows)],
+            "Referral notes": notes,
+            "Diagnosis": np.where(latent > 1.0, "malignant", "benign"),
+        }
+    )
+
+
+@pytest.mark.slow
+def test_a_messy_real_shaped_table_goes_from_draft_to_monitoring(tmp_path: Path) -> None:
+    project = render(
+        tmp_path / "triage",
+        project_name="Tumour Triage",
+        problem_type="binary",
+        success_metric="roc_auc",
+        serving_mode="both",
+        tracking="none",
+    )
+    run(["uv", "sync", "--quiet"], project)
+    raw = project / "data/raw"
+    raw.mkdir(parents=True)
+    messy_patients(50_000, 5, first_id=1).to_csv(raw / "patients.csv", index=False)
+    new = messy_patients(2_000, 6, first_id=900_000).drop(columns=["Diagnosis"])
+    new.to_csv(raw / "new_patients.csv", index=False)
+
+    drafted = run(["uv", "run", "tumour_triage", "draft-contract", "data/raw/patients.csv",
+                   "--target", "Diagnosis", "--positive-class", "malignant", "--force"],
+                  project).stdout  # fmt: skip
+    contract = yaml.safe_load((project / "config/contract.yaml").read_text())
+    columns = contract["columns"]
+    assert contract["id_column"] == "Patient ID"  # detected: unique and named like an id
+    assert columns["Patient ID"]["dtype"] == "int" and "max" not in columns["Patient ID"]
+    assert columns["Visit date"]["dtype"] == "date"
+    assert columns["Age (years)"]["nullable"] is True
+    assert columns["Age (years)"]["max"] > 94  # a margin beyond the oldest patient seen
+    assert columns["Smoker?"] == {"dtype": "category", "allowed": ["no", "yes"]}
+    assert columns["Clinic code"]["dtype"] == columns["Referral notes"]["dtype"] == "str"
+    assert columns["Diagnosis"]["allowed"] == ["benign", "malignant"]
+    assert contract["positive_class"] == "malignant"
+    assert "Referral notes: str, NOT a feature" in drafted
+    assert (
+        "features the model uses (5): Age (years), Tumour size, mm, Smoker?, Region, Visit date"
+        in drafted
+    )
+    _set_data(project, sample=False, path="data/raw/patients.csv",
+              scoring_path="data/raw/new_patients.csv", personal_data=[],
+              sensitive_attributes=[])  # fmt: skip
+
+    output = run(["make", "all"], project)
+    text = output.stdout + output.stderr
+    assert "training data honours the contract (50000 rows)" in text
+    assert "scored 2000 rows" in text
+    assert "serve smoke test passed" in text
+    assert "monitoring verdict: ok" in text
+    report = yaml.safe_load((project / "reports/evaluation.json").read_text())
+    assert report["evaluation"]["model"] > 0.9  # the probability is of malignant
+    run(["make", "test"], project)
+
+    # The service takes the team's own rows, and refuses NaN with a 422 naming the field.
+    body = run(["uv", "run", "tumour_triage", "example-request", "--rows", "3"], project).stdout
+    rows = json.loads(body)["rows"]
+    assert set(rows[0]) == set(new.columns)
+    port = free_port()
+    server = subprocess.Popen(
+        ["uv", "run", "tumour_triage", "serve", "--port", str(port)],
+        cwd=project, env=tool_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if http(f"{base}/ready")[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        status, answer = http(f"{base}/predict", {"rows": rows})
+        assert status == 200, answer
+        assert [p["id"] for p in json.loads(answer)["predictions"]] == [
+            r["Patient ID"] for r in rows
+        ]
+        nan_body = json.dumps({"rows": [{**rows[0], "Tumour size, mm": float("nan")}]})
+        request = urllib.request.Request(
+            f"{base}/predict", data=nan_body.encode(), headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 422
+        assert "Tumour size, mm" in refused.value.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

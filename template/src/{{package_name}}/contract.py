@@ -15,13 +15,14 @@ import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, Field
 
-DType = Literal["int", "float", "str", "category", "bool"]
+DType = Literal["int", "float", "str", "category", "bool", "date"]
 PANDAS_DTYPES: dict[str, Any] = {
     "int": int,
     "float": float,
     "str": str,
     "category": str,
     "bool": bool,
+    "date": "datetime64[ns]",
 }
 
 
@@ -140,8 +141,13 @@ def _pandera_column(spec: ColumnSpec, *, unique: bool = False) -> pa.Column:
         checks.append(pa.Check.le(spec.max))
     if spec.allowed is not None:
         checks.append(pa.Check.isin(spec.allowed))
+    # Dates arrive as text (CSV, JSON): parsed here, and a value that is not a date is named.
     return pa.Column(
-        PANDAS_DTYPES[spec.dtype], checks=checks, nullable=spec.nullable, unique=unique
+        PANDAS_DTYPES[spec.dtype],
+        checks=checks,
+        nullable=spec.nullable,
+        unique=unique,
+        coerce=spec.dtype == "date",
     )
 
 

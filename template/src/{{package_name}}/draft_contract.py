@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ import pandas as pd
 import yaml
 
 from .contract import Contract
-from .features import feature_columns
+from .features import date_columns, feature_columns
 
 MAX_CATEGORIES = 20
 # Drafted numeric ranges reach this share of the observed span beyond each end, so the
 # next month's oldest customer is not refused; a column never below 0 stays >= 0.
 RANGE_MARGIN = 0.25
+DATE_SHAPE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?"
 ID_NAME = re.compile(r"(^|[^a-z])id$|_id$|^id_|identifier|uuid", re.IGNORECASE)
 
 
@@ -51,6 +53,19 @@ def looks_like_id(name: str, series: pd.Series) -> bool:
     return bool(ID_NAME.search(name)) or not pd.api.types.is_numeric_dtype(series)
 
 
+def looks_like_dates(series: pd.Series) -> bool:
+    """Text that reads as dates (2024-03-01, 01/03/2024 …) in nearly every row."""
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    values = series.dropna().astype(str).head(1000)
+    if values.empty or values.str.fullmatch(DATE_SHAPE).mean() < 0.95:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.95)
+
+
 def draft_column(series: pd.Series, *, is_id: bool = False) -> dict[str, Any]:
     spec: dict[str, Any]
     if is_id:
@@ -59,6 +74,8 @@ def draft_column(series: pd.Series, *, is_id: bool = False) -> dict[str, Any]:
         spec = {"dtype": kind, "description": "Row identifier; never a feature."}
     elif pd.api.types.is_bool_dtype(series):
         spec = {"dtype": "bool"}
+    elif pd.api.types.is_datetime64_any_dtype(series) or looks_like_dates(series):
+        spec = {"dtype": "date", "description": "A date: the model uses its year, month, weekday."}
     elif pd.api.types.is_numeric_dtype(series):
         kind = "int" if pd.api.types.is_integer_dtype(series) else "float"
         spec = {"dtype": kind}
@@ -150,6 +167,7 @@ def draft_contract(
 def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
     """The draft's decisions in words, for the person who reviews it."""
     numeric, categorical = feature_columns(contract, personal_data)
+    dates = date_columns(contract, personal_data)
     lines = []
     for name, spec in contract.columns.items():
         if name == contract.target:
@@ -165,11 +183,13 @@ def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
             role = f"numeric feature{limits}"
         elif name in categorical:
             role = f"categorical feature, {len(spec.allowed or [])} values"
+        elif name in dates:
+            role = "date feature (year, month, day of week)"
         else:
             role = "NOT a feature: free text or a high-cardinality key"
         nulls = ", may be missing" if spec.nullable else ""
         lines.append(f"{name}: {spec.dtype}, {role}{nulls}")
-    features = numeric + categorical
+    features = numeric + categorical + dates
     lines.append(f"features the model uses ({len(features)}): {', '.join(features)}")
     return lines
 

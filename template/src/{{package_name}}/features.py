@@ -1,14 +1,18 @@
 """Feature preparation, shared by training, batch scoring and the online API.
 
-Personal data, the target and the id column never become features.
+Personal data, the target and the id column never become features. Date columns
+become numbers (year, month, day of week) inside the same pipeline, so training,
+batch and the API derive them identically.
 """
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from .contract import Contract
 
@@ -25,13 +29,29 @@ def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[
         elif spec.dtype == "category":
             categorical.append(name)
         # Free-text str columns are not features until someone designs them.
-    if not numeric and not categorical:
+    if not numeric and not categorical and not date_columns(contract, personal_data):
         raise ValueError("the contract leaves no feature columns: add numeric or category columns")
     return numeric, categorical
 
 
+def date_columns(contract: Contract, personal_data: list[str]) -> list[str]:
+    """Date columns the model uses, through their parts (see `date_parts`)."""
+    excluded = {contract.target, contract.id_column, *personal_data}
+    return [n for n, s in contract.columns.items() if s.dtype == "date" and n not in excluded]
+
+
+def date_parts(frame: pd.DataFrame) -> np.ndarray:
+    """Year, month and day of week of each date column; unparseable dates are missing."""
+    parts = []
+    for name in frame.columns:
+        values = pd.to_datetime(frame[name], errors="coerce")
+        parts += [values.dt.year, values.dt.month, values.dt.dayofweek]
+    return np.column_stack([part.to_numpy(dtype=float) for part in parts])
+
+
 def build_preprocessor(contract: Contract, personal_data: list[str]) -> ColumnTransformer:
     numeric, categorical = feature_columns(contract, personal_data)
+    dates = date_columns(contract, personal_data)
     numeric_steps = Pipeline(
         [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
     )
@@ -41,7 +61,18 @@ def build_preprocessor(contract: Contract, personal_data: list[str]) -> ColumnTr
             ("encode", OneHotEncoder(handle_unknown="ignore")),
         ]
     )
+    date_steps = Pipeline(
+        [
+            ("parts", FunctionTransformer(date_parts)),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]
+    )
     return ColumnTransformer(
-        [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)],
+        [
+            ("numeric", numeric_steps, numeric),
+            ("categorical", categorical_steps, categorical),
+            ("date", date_steps, dates),
+        ],
         remainder="drop",
     )

@@ -18,7 +18,7 @@ import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,11 @@ def pseudonym(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars and NaN to JSON-friendly Python values."""
-    if value is None or (isinstance(value, float) and value != value):
+    """numpy scalars, NaN/NaT and timestamps to JSON-friendly Python values."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
         return None
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
     return value.item() if hasattr(value, "item") else value
 
 

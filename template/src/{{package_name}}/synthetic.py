@@ -92,6 +92,9 @@ def _column(
         values = pd.Series(np.round(rng.uniform(low, high, size=rows), 2))
     elif spec.dtype == "bool":
         values = pd.Series(rng.random(rows) < 0.5)
+    elif spec.dtype == "date":
+        days = rng.integers(0, 3 * 365, size=rows)
+        values = pd.Series(pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D"))
     elif spec.dtype == "category":
         values = pd.Series(rng.choice([f"{name}_a", f"{name}_b", f"{name}_c"], size=rows))
     else:  # free text
