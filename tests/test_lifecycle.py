@@ -75,6 +75,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     no_caches = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "template", folder / "template", ignore=no_caches)
     shutil.copytree(ROOT / "hooks", folder / "hooks", ignore=no_caches)
+    shutil.copytree(ROOT / "includes", folder / "includes", ignore=no_caches)
     shutil.copy(ROOT / "copier.yml", folder / "copier.yml")
     _git(folder.parent, "init", "--quiet", "--initial-branch=main", str(folder))
     _commit(folder, "release 0.1.0")
