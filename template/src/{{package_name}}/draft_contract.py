@@ -26,6 +26,8 @@ MAX_CATEGORIES = 20
 # next month's oldest customer is not refused; a column never below 0 stays >= 0.
 RANGE_MARGIN = 0.25
 DATE_SHAPE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?.*)?"
+CODE_NAME = re.compile(r"zip|postal|post_?code|_code$|^code$", re.IGNORECASE)
+LOW_CARDINALITY = 10
 ID_NAME = re.compile(r"(^|[^a-z])id$|_id$|^id_|identifier|uuid", re.IGNORECASE)
 
 
@@ -162,6 +164,27 @@ def draft_contract(
     if positive is not None:
         body["positive_class"] = positive
     return Contract.model_validate(body)
+
+
+def proposals(frame: pd.DataFrame, contract: Contract) -> list[str]:
+    """Choices the draft cannot make alone, said out loud for the reviewer."""
+    notes = []
+    for name, spec in contract.columns.items():
+        if name in (contract.target, contract.id_column) or spec.dtype not in ("int", "float"):
+            continue
+        values = frame[name].dropna()
+        if CODE_NAME.search(name):
+            notes.append(
+                f"`{name}` is named like a code (zip, postal, code): drafted as a number; if "
+                "its values are labels, not quantities, make it `dtype: category` or drop it"
+            )
+        elif 2 < values.nunique() <= LOW_CARDINALITY:
+            shown = sorted(values.unique().tolist())
+            notes.append(
+                f"`{name}` has only {len(shown)} values {shown}: drafted as a number; if they "
+                "are codes rather than amounts, make it `dtype: category`"
+            )
+    return notes
 
 
 def summarise(contract: Contract, personal_data: list[str]) -> list[str]:
