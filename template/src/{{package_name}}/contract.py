@@ -133,6 +133,12 @@ class Contract(BaseModel):
             )
 
 
+def date_columns(contract: Contract, personal_data: list[str]) -> list[str]:
+    """Date columns the model uses, through their parts (features.date_parts)."""
+    excluded = {contract.target, contract.id_column, *personal_data}
+    return [n for n, s in contract.columns.items() if s.dtype == "date" and n not in excluded]
+
+
 def _pandera_column(spec: ColumnSpec, *, unique: bool = False) -> pa.Column:
     checks = []
     if spec.min is not None:

@@ -14,7 +14,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from .contract import Contract
+from .contract import Contract, date_columns
 
 
 def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[str], list[str]]:
@@ -32,12 +32,6 @@ def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[
     if not numeric and not categorical and not date_columns(contract, personal_data):
         raise ValueError("the contract leaves no feature columns: add numeric or category columns")
     return numeric, categorical
-
-
-def date_columns(contract: Contract, personal_data: list[str]) -> list[str]:
-    """Date columns the model uses, through their parts (see `date_parts`)."""
-    excluded = {contract.target, contract.id_column, *personal_data}
-    return [n for n, s in contract.columns.items() if s.dtype == "date" and n not in excluded]
 
 
 def date_parts(frame: pd.DataFrame) -> np.ndarray:
@@ -68,11 +62,7 @@ def build_preprocessor(contract: Contract, personal_data: list[str]) -> ColumnTr
             ("scale", StandardScaler()),
         ]
     )
-    return ColumnTransformer(
-        [
-            ("numeric", numeric_steps, numeric),
-            ("categorical", categorical_steps, categorical),
-            ("date", date_steps, dates),
-        ],
-        remainder="drop",
-    )
+    steps = [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)]
+    if dates:
+        steps.append(("date", date_steps, dates))
+    return ColumnTransformer(steps, remainder="drop")

@@ -31,8 +31,8 @@ from .drift import Drift, column_drift
 from .evaluate import load_validated
 from .features import feature_columns
 from .metrics import LOWER_IS_BETTER, NEEDS_SCORES, score_predictions
-from .model import predict_frame
 from .prediction_log import PredictionLog, utc_now
+from .predictions import predict_frame
 from .registry import load_champion, open_registry
 
 logger = logging.getLogger(__name__)
