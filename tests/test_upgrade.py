@@ -1,0 +1,66 @@
+"""The real release history: a project made at 0.2.0 updates to this tree and stays green.
+
+The releases are this repository's own commits (tags are made in a scratch clone), so
+the test runs the path a team takes, not a synthetic one; the CHANGELOG's Upgrading
+section must hold for it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, run
+
+PREVIOUS = "0.2.0"
+CURRENT = "0.3.0.dev0"  # this tree's commit, tagged only in the scratch clone
+TEAM_LINE = 'TEAM_NOTE = "our own feature work"\n'
+
+
+def _release_commit(clone: Path, version: str) -> str:
+    found = run(["git", "log", "--format=%H", f"--grep=^Release {version}"], clone).stdout.split()
+    assert found, f"no 'Release {version}' commit in the history"
+    return found[0]
+
+
+@pytest.mark.slow
+def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None:
+    clone = tmp_path / "groundwork"
+    run(["git", "clone", "--quiet", str(ROOT), str(clone)], tmp_path)
+    run(["git", "tag", PREVIOUS, _release_commit(clone, PREVIOUS)], clone)
+    run(["git", "tag", CURRENT, "HEAD"], clone)
+
+    project = tmp_path / "project"
+    run([sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks",
+         "--vcs-ref", PREVIOUS, str(clone), str(project)], tmp_path)  # fmt: skip
+    run(["git", "init", "--quiet", "--initial-branch=main"], project)
+    run(["make", "setup"], project)
+    run(["make", "data"], project)  # 0.2.0 wrote its sample where [data] points
+    features = project / "src/customer_churn/features.py"
+    features.write_text(features.read_text() + "\n\n" + TEAM_LINE)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "--message", "generated at 0.2.0, with our edit"], project)
+
+    update = run(["make", "template-update", f"VERSION={CURRENT}"], project)
+    assert "Updated cleanly" in update.stdout + update.stderr
+    assert TEAM_LINE in features.read_text()  # user-owned: untouched
+    assert (project / "src/customer_churn/fetch.py").exists()
+
+    # Green without a hand edit: the sample line is missing, so it says what it does.
+    run(["make", "setup"], project)
+    run(["make", "lint"], project)
+    run(["make", "test"], project)
+    result = run(["make", "all"], project)
+    assert "[data] sample is not set" in result.stderr
+    assert "monitoring verdict: ok" in result.stdout
+
+    # The standard asks for the line; with it, the project is conformant.
+    conformance = ["uv", "run", "--no-project", "--with", "copier>=9.19", "--with", "pyyaml>=6",
+                   "python", "scripts/conformance.py"]  # fmt: skip
+    asked = run(conformance, project, check=False)
+    assert asked.returncode == 1 and "[data] sample is not set" in asked.stdout
+    settings = project / "config/settings.toml"
+    settings.write_text(settings.read_text().replace("[data]\n", "[data]\nsample = false\n", 1))
+    assert "conformant: 6/6 checks pass" in run(conformance, project).stdout
