@@ -60,8 +60,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     reviewed = case.get("ct_promotion") == "pull_request"
     modules = ["__init__", "cli", "config", "contract", "data", "draft_contract", "evaluate",
                "features", "gate", "lineage", "metrics", "model", "registry", "report",
-               "sample_data", "synthetic", "fetch", "predictions", "train", "prediction_log", "drift",
-               "monitor", "monitor_report", "telemetry", "promotion"]  # fmt: skip
+               "sample_data", "synthetic", "fetch", "predictions", "train", "prediction_log",
+               "drift", "monitor", "monitor_report", "telemetry", "promotion"]  # fmt: skip
     modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
     modules += ["exported_registry"]
     modules += ["api_schema", "serve", "smoke"] if online else []
