@@ -118,13 +118,21 @@ def check_charter(project: Path) -> Check:
     return Check("charter", not problems, problems)
 
 
-def check_gate(project: Path) -> Check:
+def settings_section(project: Path, name: str) -> dict[str, Any] | str:
+    """A section of config/settings.toml, or what is wrong with the file."""
     path = project / "config/settings.toml"
     if not path.exists():
-        return Check("gate", False, ["config/settings.toml is missing"])
-    gate = tomllib.loads(path.read_text()).get("gate")
-    if not isinstance(gate, dict):
-        return Check("gate", False, ["config/settings.toml has no [gate] section"])
+        return "config/settings.toml is missing"
+    section = tomllib.loads(path.read_text()).get(name)
+    if not isinstance(section, dict):
+        return f"config/settings.toml has no [{name}] section"
+    return section
+
+
+def check_gate(project: Path) -> Check:
+    gate = settings_section(project, "gate")
+    if isinstance(gate, str):
+        return Check("gate", False, [gate])
     problems = []
     if not gate.get("metric"):
         problems.append("[gate] metric is not set")
@@ -143,12 +151,9 @@ def check_gate(project: Path) -> Check:
 
 
 def check_data(project: Path) -> Check:
-    path = project / "config/settings.toml"
-    if not path.exists():
-        return Check("data", False, ["config/settings.toml is missing"])
-    data = tomllib.loads(path.read_text()).get("data")
-    if not isinstance(data, dict):
-        return Check("data", False, ["config/settings.toml has no [data] section"])
+    data = settings_section(project, "data")
+    if isinstance(data, str):
+        return Check("data", False, [data])
     if not isinstance(data.get("sample"), bool):
         return Check(
             "data",
