@@ -56,7 +56,7 @@ def looks_like_id(name: str, series: pd.Series) -> bool:
 
 
 def looks_like_dates(series: pd.Series) -> bool:
-    """Text that reads as dates (2024-03-01, 01/03/2024 …) in nearly every row."""
+    """Text that reads as dates (year-month-day, day/month/year …) in nearly every row."""
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         return False
     values = series.dropna().astype(str).head(1000)

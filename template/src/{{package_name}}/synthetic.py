@@ -94,7 +94,8 @@ def _column(
         values = pd.Series(rng.random(rows) < 0.5)
     elif spec.dtype == "date":
         days = rng.integers(0, 3 * 365, size=rows)
-        values = pd.Series(pd.Timestamp("2023-01-01") + pd.to_timedelta(days, unit="D"))
+        start = pd.Timestamp(year=2023, month=1, day=1)
+        values = pd.Series(start + pd.to_timedelta(days, unit="D"))
     elif spec.dtype == "category":
         values = pd.Series(rng.choice([f"{name}_a", f"{name}_b", f"{name}_c"], size=rows))
     else:  # free text
