@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, Field
 
 DType = Literal["int", "float", "str", "category", "bool", "date"]
+# Labels that name the positive class of a binary target when the contract does not.
+POSITIVE_NAMES: tuple[Any, ...] = (1, True, "1", "yes", "Yes", "true", "True")
 PANDAS_DTYPES: dict[str, Any] = {
     "int": int,
     "float": float,
@@ -60,7 +62,7 @@ class Contract(BaseModel):
         allowed = self.columns[self.target].allowed
         if not allowed:
             return 1
-        for candidate in (1, True, "1", "yes", "true"):
+        for candidate in POSITIVE_NAMES:
             if candidate in allowed:
                 return candidate
         return sorted(allowed, key=str)[-1]

@@ -9,6 +9,7 @@ Scoring input is read in chunks so large tables never sit in memory at once.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import logging
 import os
@@ -40,6 +41,14 @@ def uses_sample(data: DataSettings) -> bool:
     """
     if data.sample is not None:
         return data.sample
+    return _sample_for_unset(data.model_dump_json())
+
+
+@functools.lru_cache
+def _sample_for_unset(data_json: str) -> bool:
+    """Decide once per process (one look at the source, one warning), however many
+    steps ask; keyed by the settings so a changed source is looked at again."""
+    data = DataSettings.model_validate_json(data_json)
     try:
         _check_file_or_table(data)
     except (FileNotFoundError, ValueError):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .contract import Contract, date_columns
+from .contract import POSITIVE_NAMES, Contract, date_columns
 from .features import feature_columns
 
 MAX_CATEGORIES = 20
@@ -108,7 +108,7 @@ def draft_target(series: pd.Series, problem_type: str | None) -> dict[str, Any]:
         return draft_column(series)
     classes = sorted(series.unique().tolist(), key=str)
     expected = "exactly 2" if problem_type == "binary" else "at least 3"
-    if (problem_type == "binary") != (len(classes) == 2) or len(classes) < 2:
+    if (problem_type == "binary") != (len(classes) == 2):
         raise ValueError(
             f"target `{series.name}` has {len(classes)} class(es) {classes[:5]}: a "
             f"{problem_type} problem needs {expected}"
@@ -130,7 +130,7 @@ def positive_of(series: pd.Series, chosen: str | None) -> Any:
                 f"positive class {chosen!r} is not a class of `{series.name}`: {classes}"
             )
         return matches[0]
-    for candidate in (1, True, "1", "yes", "Yes", "true", "True"):
+    for candidate in POSITIVE_NAMES:
         if candidate in classes:
             return candidate
     return series.value_counts().idxmin()
