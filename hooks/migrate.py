@@ -5,6 +5,9 @@ update ("before" stage), so that copier sees the new names:
 
   migrate.py rename-answer OLD NEW   the answer to a renamed question keeps its value
   migrate.py move OLD NEW            a file the template renamed keeps the team's edits
+  migrate.py regroup-package PACKAGE the flat package of 0.2.0 becomes subpackages
+                                     (0.3.0): the team's own modules move with their
+                                     edits, and imports of moved modules are rewritten
 
 Each step is idempotent (nothing to do when OLD is absent or NEW exists already) and
 makes no network calls. It edits the answers file as text, so comments and order stay.
@@ -18,6 +21,42 @@ import sys
 from pathlib import Path
 
 ANSWERS_FILE = ".copier-answers.yml"
+TEMPLATE = Path(__file__).resolve().parent.parent / "template"
+
+# 0.3.0 grouped the package by stage: old module -> new module, relative to the package.
+LAYOUT_0_3 = {
+    "contract": "data.contract",
+    "data": "data.sources",
+    "draft_contract": "data.draft_contract",
+    "sample_data": "data.sample",
+    "synthetic": "data.synthetic",
+    "features": "model.features",
+    "model": "model.estimators",
+    "train": "model.train",
+    "evaluate": "model.evaluate",
+    "gate": "model.gate",
+    "metrics": "model.metrics",
+    "report": "model.report",
+    "mlflow_registry": "registry.mlflow_registry",
+    "local_registry": "registry.local_registry",
+    "exported_registry": "registry.exported_registry",
+    "promotion": "registry.promotion",
+    "lineage": "registry.lineage",
+    "serve": "serving.api",
+    "api_schema": "serving.api_schema",
+    "smoke": "serving.smoke",
+    "batch": "serving.batch",
+    "telemetry": "serving.telemetry",
+    "prediction_log": "monitoring.prediction_log",
+    "drift": "monitoring.drift",
+    "monitor": "monitoring.monitor",
+    "monitor_report": "monitoring.report",
+}
+# The team's own modules (user-owned): moved with their edits. Every other template
+# module is replaced by the update itself.
+USER_OWNED_0_3 = ["features", "model"]
+RELATIVE_IMPORT = re.compile(r"^(\s*)from \.(\w+) import (.*)$", re.MULTILINE)
+IMPORT_LINE = re.compile(r"^from \.*[\w.]+ import [^(]*$")
 
 
 def rename_answer(project: Path, old: str, new: str) -> str:
@@ -43,14 +82,122 @@ def move_file(project: Path, old: str, new: str) -> str:
     return f"moved {old} to {new}"
 
 
-ACTIONS = {"rename-answer": rename_answer, "move": move_file}
+def _relative(here: list[str], module: str) -> str:
+    """`module` (dotted, from the package root) as a relative import from package `here`."""
+    parts = module.split(".")
+    shared = 0
+    while shared < min(len(here), len(parts) - 1) and here[shared] == parts[shared]:
+        shared += 1
+    return "." * (len(here) - shared + 1) + ".".join(parts[shared:])
+
+
+def _sort_import_runs(text: str) -> str:
+    """Keep ruff's order in runs of one-line imports: furthest first, then by module."""
+
+    def key(line: str) -> tuple[int, str]:
+        module = line.split()[1]
+        return (len(module.lstrip(".")) - len(module), module.lstrip("."))
+
+    lines, out = text.split("\n"), []
+    while lines:
+        run = []
+        while lines and IMPORT_LINE.match(lines[0]):
+            run.append(lines.pop(0))
+        out += sorted(run, key=key) if run else [lines.pop(0)]
+    return "\n".join(out)
+
+
+def rewrite_imports(text: str, package: str, here: list[str] | None) -> str:
+    """Imports of moved modules rewritten: absolute ones everywhere, relative ones in a
+    module that used to sit at the package root and now sits in subpackage `here`."""
+
+    # One pass each, with the package name held back, so that a rewritten name (the
+    # subpackage `model`, say) is never taken for an old module of the same name.
+    held = "\0"
+
+    def absolute(match: re.Match[str]) -> str:
+        return f"{held}.{LAYOUT_0_3.get(match.group(1), match.group(1))}"
+
+    def from_package(match: re.Match[str]) -> str:
+        indent, name = match.groups()
+        if name not in LAYOUT_0_3:
+            return match.group(0)
+        parent, _, leaf = LAYOUT_0_3[name].rpartition(".")
+        alias = f" as {name}" if leaf != name else ""
+        return f"{indent}from {held}.{parent} import {leaf}{alias}"
+
+    text = re.sub(rf"^(\s*)from {package} import (\w+)$", from_package, text, flags=re.M)
+    text = re.sub(rf"\b{package}\.(\w+)\b", absolute, text).replace(held, package)
+    if here is not None:
+
+        def relative(match: re.Match[str]) -> str:
+            indent, module, names = match.groups()
+            target = LAYOUT_0_3.get(module, module)
+            return f"{indent}from {_relative(here, target)} import {names}"
+
+        def sibling(match: re.Match[str]) -> str:
+            indent, name = match.groups()
+            leaf = LAYOUT_0_3.get(name, name).rpartition(".")[2]
+            alias = f" as {name}" if leaf != name else ""
+            head, dot, _ = _relative(here, LAYOUT_0_3.get(name, name)).rpartition(".")
+            source = head if head.strip(".") else head + dot
+            return f"{indent}from {source} import {leaf}{alias}"
+
+        text = RELATIVE_IMPORT.sub(relative, text)
+        text = re.sub(r"^(\s*)from \. import (\w+)$", sibling, text, flags=re.MULTILINE)
+    return _sort_import_runs(text)
+
+
+def _template_test_files() -> set[str]:
+    """The template's own tests: updates merge those; the team's others are ours to fix."""
+    return {
+        re.sub(r"\{%.*?%\}", "", path.name).removesuffix(".jinja")
+        for path in (TEMPLATE / "tests").iterdir()
+    }
+
+
+def regroup_package(project: Path, package: str) -> str:
+    """0.2.0 -> 0.3.0: the team's modules move into subpackages, imports follow."""
+    root = project / "src" / package
+    if not (root / "train.py").exists():
+        return f"src/{package} has no flat train.py: nothing to regroup"
+    done = []
+    for old in USER_OWNED_0_3:
+        source = root / f"{old}.py"
+        *parents, leaf = LAYOUT_0_3[old].split(".")
+        target = root.joinpath(*parents) / f"{leaf}.py"
+        if not source.exists() or target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rewrite_imports(source.read_text(), package, parents))
+        source.unlink()
+        done.append(f"moved {source.relative_to(project)} to {target.relative_to(project)}")
+    # Modules and tests the team added stay where they are; their imports follow.
+    template_modules = {*LAYOUT_0_3, "__init__", "cli", "config", "registry"}
+    ours = {path: [] for path in root.glob("*.py") if path.stem not in template_modules}
+    if (project / "tests").is_dir():
+        template_tests = _template_test_files()
+        ours |= {p: None for p in (project / "tests").rglob("*.py") if p.name not in template_tests}
+    for path, here in sorted(ours.items()):
+        text = path.read_text()
+        rewritten = rewrite_imports(text, package, here)
+        if rewritten != text:
+            path.write_text(rewritten)
+            done.append(f"rewrote imports in {path.relative_to(project)}")
+    return "; ".join(done) if done else "no team module to carry"
+
+
+ACTIONS = {"rename-answer": rename_answer, "move": move_file, "regroup-package": regroup_package}
+ARGUMENTS = {"rename-answer": "OLD NEW", "move": "OLD NEW", "regroup-package": "PACKAGE"}
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4 or argv[1] not in ACTIONS:
-        print(f"usage: {Path(argv[0]).name} {{{'|'.join(ACTIONS)}}} OLD NEW", file=sys.stderr)
+    action = argv[1] if len(argv) > 1 else ""
+    if action not in ACTIONS or len(argv) != 2 + len(ARGUMENTS[action].split()):
+        usage = " | ".join(f"{name} {args}" for name, args in ARGUMENTS.items())
+        print(f"usage: {Path(argv[0]).name} {{{usage}}}", file=sys.stderr)
         return 2
-    print(f"groundwork migration: {ACTIONS[argv[1]](Path.cwd(), argv[2], argv[3])}")
+    print(f"groundwork migration: {ACTIONS[action](Path.cwd(), *argv[2:])}")
     return 0
 
 

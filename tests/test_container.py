@@ -132,7 +132,7 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
             run(
                 ["uv", "run", "python", "-c",
                  "import json; from customer_churn.config import get_settings; "
-                 "from customer_churn.smoke import sample_rows; "
+                 "from customer_churn.serving.smoke import sample_rows; "
                  "print(json.dumps(sample_rows(get_settings(), 3)))"],
                 project,
             ).stdout

@@ -49,7 +49,7 @@ def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
     assert answers["package_name"] == "fraud_radar"
     assert answers["success_threshold"] == 0.7
     assert answers["owner_team"] == "risk-team"
-    assert (destination / "src/fraud_radar/train.py").exists()
+    assert (destination / "src/fraud_radar/model/train.py").exists()
     charter = (destination / "docs/charter.md").read_text()
     assert "| Threshold | `0.7` |" in charter
     # Enter everywhere in another project: no churn example text, TODOs instead.

@@ -45,7 +45,7 @@ def _release_two(template: Path) -> None:
         dockerfile.write(OWNED_MARKER + "\n")
     with (jinja / "docs/charter.md.jinja").open("a") as charter:
         charter.write(f"\n{USER_MARKER}\n")
-    with (jinja / "src/{{package_name}}/features.py").open("a") as features:
+    with (jinja / "src/{{package_name}}/model/features.py").open("a") as features:
         features.write(f"# {USER_MARKER}\n")
     (jinja / "docs/operations").mkdir()
     (jinja / "docs/runbook.md.jinja").rename(jinja / "docs/operations/runbook.md.jinja")
@@ -55,16 +55,17 @@ def _release_two(template: Path) -> None:
     copier_yml = template / "copier.yml"
     _replace(copier_yml, "  - docs/runbook.md\n", "  - docs/operations/runbook.md\n")
     migrate = '["{{ _copier_python }}", "{{ _copier_conf.src_path }}/hooks/migrate.py", '
-    with copier_yml.open("a") as config:
-        config.write(
-            "\n_migrations:\n"
-            f'  - version: "{NEW}"\n'
-            f'    command: {migrate}"rename-answer", "monitoring_schedule", "monitor_cron"]\n'
-            "    when: \"{{ _stage == 'before' }}\"\n"
-            f'  - version: "{NEW}"\n'
-            f'    command: {migrate}"move", "docs/runbook.md", "docs/operations/runbook.md"]\n'
-            "    when: \"{{ _stage == 'before' }}\"\n"
-        )
+    _replace(
+        copier_yml,
+        "_migrations:\n",
+        "_migrations:\n"
+        f'  - version: "{NEW}"\n'
+        f'    command: {migrate}"rename-answer", "monitoring_schedule", "monitor_cron"]\n'
+        "    when: \"{{ _stage == 'before' }}\"\n"
+        f'  - version: "{NEW}"\n'
+        f'    command: {migrate}"move", "docs/runbook.md", "docs/operations/runbook.md"]\n'
+        "    when: \"{{ _stage == 'before' }}\"\n",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
 ) -> None:
     repo = project(monitoring_schedule="15 4 * * *")
     package = "customer_churn"
-    with (repo / f"src/{package}/features.py").open("a") as features:
+    with (repo / f"src/{package}/model/features.py").open("a") as features:
         features.write("# the team's feature idea\n")
     _replace(repo / "docs/charter.md", "TODO — the expected gain", "EUR 40k a month — the gain")
     with (repo / "docs/runbook.md").open("a") as runbook:
@@ -125,7 +126,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
 
     result = _update(repo)
     assert result.returncode == 0, result.stdout + result.stderr
-    features = (repo / f"src/{package}/features.py").read_text()
+    features = (repo / f"src/{package}/model/features.py").read_text()
     assert "the team's feature idea" in features and USER_MARKER not in features
     charter = (repo / "docs/charter.md").read_text()
     assert "EUR 40k a month" in charter and USER_MARKER not in charter

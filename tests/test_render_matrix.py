@@ -58,14 +58,20 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     online = case["serving_mode"] != "batch"
     batch = case["serving_mode"] != "online"
     reviewed = case.get("ct_promotion") == "pull_request"
-    modules = ["__init__", "cli", "config", "contract", "data", "draft_contract", "evaluate",
-               "features", "gate", "lineage", "metrics", "model", "registry", "report",
-               "sample_data", "synthetic", "fetch", "predictions", "train", "prediction_log",
-               "drift", "monitor", "monitor_report", "telemetry", "promotion"]  # fmt: skip
-    modules += ["mlflow_registry"] if case["tracking"] == "mlflow" else ["local_registry"]
-    modules += ["exported_registry"]
-    modules += ["api_schema", "serve", "smoke"] if online else []
-    modules += ["batch"] if batch else []
+    modules = ["__init__", "cli", "config",
+               "data/__init__", "data/contract", "data/sources", "data/draft_contract",
+               "data/fetch", "data/loading", "data/sample", "data/synthetic",
+               "model/__init__", "model/estimators", "model/evaluate", "model/features",
+               "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
+               "registry/__init__", "registry/base", "registry/exported_registry",
+               "registry/lineage", "registry/promotion",
+               "serving/__init__", "serving/telemetry",
+               "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
+               "monitoring/prediction_log", "monitoring/report"]  # fmt: skip
+    tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
+    modules += [f"registry/{tracking}"]
+    modules += ["serving/api_schema", "serving/api", "serving/smoke"] if online else []
+    modules += ["serving/batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data"]  # fmt: skip

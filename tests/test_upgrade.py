@@ -17,6 +17,26 @@ from .helpers import ROOT, run
 PREVIOUS = "0.2.0"
 CURRENT = "0.3.0.dev0"  # this tree's commit, tagged only in the scratch clone
 TEAM_LINE = 'TEAM_NOTE = "our own feature work"\n'
+# A module and a test the team added in the flat 0.2.0 package, importing moved modules.
+TEAM_MODULE = '''"""Our own helper."""
+
+from .contract import Contract
+from .features import feature_columns
+
+
+def feature_count(contract: Contract) -> int:
+    numeric, categorical = feature_columns(contract, [])
+    return len(numeric) + len(categorical)
+'''
+TEAM_TEST = '''"""Our own test."""
+
+from customer_churn.contract import load_contract
+from customer_churn.team_helpers import feature_count
+
+
+def test_the_model_uses_features() -> None:
+    assert feature_count(load_contract("config/contract.yaml")) > 0
+'''
 
 
 def _release_commit(clone: Path, version: str) -> str:
@@ -38,15 +58,33 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
     run(["git", "init", "--quiet", "--initial-branch=main"], project)
     run(["make", "setup"], project)
     run(["make", "data"], project)  # 0.2.0 wrote its sample where [data] points
-    features = project / "src/customer_churn/features.py"
-    features.write_text(features.read_text() + "\n\n" + TEAM_LINE)
+    package = project / "src/customer_churn"
+    (package / "features.py").write_text((package / "features.py").read_text() + "\n\n" + TEAM_LINE)
+    (package / "model.py").write_text((package / "model.py").read_text() + "\n\n" + TEAM_LINE)
+    (package / "team_helpers.py").write_text(TEAM_MODULE)
+    (project / "tests/test_team.py").write_text(TEAM_TEST)
+    run(["make", "train"], project)  # a champion trained by 0.2.0 code
     run(["git", "add", "--all"], project)
     run(["git", "commit", "--quiet", "--message", "generated at 0.2.0, with our edit"], project)
 
     update = run(["make", "template-update", f"VERSION={CURRENT}"], project)
     assert "Updated cleanly" in update.stdout + update.stderr
-    assert TEAM_LINE in features.read_text()  # user-owned: untouched
-    assert (project / "src/customer_churn/fetch.py").exists()
+    # The flat package is grouped; the team's modules moved with their edits (migration).
+    assert "moved src/customer_churn/features.py to src/customer_churn/model/features.py" in (
+        update.stdout
+    )
+    assert TEAM_LINE in (package / "model/features.py").read_text()
+    assert TEAM_LINE in (package / "model/estimators.py").read_text()
+    assert "from ..data.contract import Contract" in (package / "model/estimators.py").read_text()
+    for gone in ["features.py", "model.py", "train.py", "data.py", "serve.py", "registry.py"]:
+        assert not (package / gone).exists(), gone
+    assert "from .data.contract import Contract" in (package / "team_helpers.py").read_text()
+    assert "customer_churn.data.contract import" in (project / "tests/test_team.py").read_text()
+    assert (package / "data/fetch.py").exists()
+
+    # The champion trained before the update still loads and scores.
+    evaluated = run(["make", "evaluate"], project)
+    assert "champion v1:" in evaluated.stdout and "reports/evaluation.md" in evaluated.stdout
 
     # Green without a hand edit: the sample line is missing, so it says what it does.
     run(["make", "setup"], project)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlalchemy
 
-from .config import SAMPLE_FOLDER, DataSettings, Settings
+from ..config import SAMPLE_FOLDER, DataSettings, Settings
 from .contract import Contract
 from .synthetic import project_frame
 

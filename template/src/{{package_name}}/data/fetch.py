@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from .config import DataSettings
+from ..config import DataSettings
 
 
 def fetch(data: DataSettings) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 import joblib
 from sklearn.pipeline import Pipeline
 
-from .config import RegistrySettings
-from .registry import Registry, load_champion
+from ..config import RegistrySettings
+from .base import Registry, load_champion
 
 
 class ExportedRegistry:

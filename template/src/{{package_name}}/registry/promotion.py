@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .config import RegistrySettings
-from .registry import Registry
+from ..config import RegistrySettings
+from .base import Registry
 
 
 @dataclass(frozen=True)

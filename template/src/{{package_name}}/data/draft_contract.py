@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..model.features import feature_columns
 from .contract import POSITIVE_NAMES, Contract, date_columns
-from .features import feature_columns
 
 MAX_CATEGORIES = 20
 # Drafted numeric ranges reach this share of the observed span beyond each end, so the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import GateSettings
+from ..config import GateSettings
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,16 +9,14 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from . import lineage
-from .config import Settings
-from .contract import Contract, load_contract
-from .data import describe_source, load_training_frame
+from ..config import Settings
+from ..data.contract import Contract
+from ..data.loading import load_validated
+from ..data.sources import describe_source
+from ..registry import lineage, load_champion, open_registry
+from .estimators import build_baseline
 from .metrics import score, slice_scores
-from .model import build_baseline
-from .registry import load_champion, open_registry
 from .report import write_reports
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,22 +25,6 @@ class Split:
     train_y: pd.Series
     holdout_x: pd.DataFrame
     holdout_y: pd.Series
-
-
-def load_validated(settings: Settings) -> tuple[Contract, pd.DataFrame]:
-    """Load the training data and check it against the contract (raises ContractError)."""
-    contract = load_contract(settings.data.contract)
-    frame = load_training_frame(settings.data)
-    logger.info("loaded %d rows, %d columns", len(frame), frame.shape[1])
-    contract.check_training_table(frame, settings.data.max_duplicate_share)
-    frame = contract.check(frame, with_target=True)
-    missing = [a for a in settings.data.sensitive_attributes if a not in contract.columns]
-    if missing:
-        raise ValueError(
-            f"sensitive attribute(s) {missing} are not columns of the contract "
-            f"({settings.data.contract}); add them or remove them from [data]"
-        )
-    return contract, frame
 
 
 def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -> Split:

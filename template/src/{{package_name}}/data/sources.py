@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import sqlalchemy
 
-from .config import DataSettings
-from .sample_data import sample_source
+from ..config import DataSettings
+from .sample import sample_source
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Predictions as a table: the one shape batch scoring, the API and monitoring share.
 
-Separate from model.py (the team's choice of estimators) so that a team's edits there
+Separate from estimators.py (the team's choice of estimators) so that a team's edits there
 never change what a prediction looks like.
 """
 

@@ -14,7 +14,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from .contract import Contract, date_columns
+from ..data.contract import Contract, date_columns
 
 
 def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[str], list[str]]:

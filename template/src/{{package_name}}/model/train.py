@@ -12,15 +12,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from . import lineage
-from .config import Settings
-from .data import describe_source
-from .evaluate import assess, load_validated, split_holdout
+from ..config import Settings
+from ..data.loading import load_validated
+from ..data.sources import describe_source
+from ..registry import lineage, open_registry
+from ..registry.promotion import write_proposal
+from .estimators import build_baseline, build_candidate
+from .evaluate import assess, split_holdout
 from .gate import GateResult, evaluate_gate
 from .metrics import score
-from .model import build_baseline, build_candidate
-from .promotion import write_proposal
-from .registry import open_registry
 from .report import write_reports
 
 logger = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import GateSettings, Settings
+from ..config import GateSettings, Settings
+from ..model.features import feature_columns
+from ..model.metrics import score_predictions
 from .contract import ColumnSpec, Contract
-from .features import feature_columns
-from .metrics import score_predictions
 
 # From most to least noisy; the first level whose oracle beats the gate is used.
 NOISE_LEVELS = (1.5, 1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.01)

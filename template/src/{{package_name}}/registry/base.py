@@ -1,12 +1,4 @@
-"""The model registry: where trained pipelines are stored and which one is champion.
-
-{%- if tracking == 'mlflow' %}
-Backed by MLflow (mlflow_registry.py): runs, a registered model and a `champion` alias.
-{%- else %}
-Backed by a local folder (local_registry.py) with the same promote and rollback.
-{%- endif %}
-Promotion keeps a history, so `rollback` can restore the previous champion.
-"""
+"""What every registry backend offers: store, promote, roll back and load models."""
 
 from __future__ import annotations
 
@@ -14,8 +6,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sklearn.pipeline import Pipeline
-
-from .config import RegistrySettings
 
 
 class NoChampionError(RuntimeError):
@@ -49,22 +39,6 @@ class Registry(Protocol):
 
     def trained_at(self, version: str) -> datetime | None:
         """When `version` was stored (naive UTC), for monitoring its age."""
-
-
-def open_registry(settings: RegistrySettings) -> Registry:
-    if settings.backend == "exported":
-        from .exported_registry import ExportedRegistry
-
-        return ExportedRegistry(settings)
-{%- if tracking == 'mlflow' %}
-    from .mlflow_registry import MlflowRegistry
-
-    return MlflowRegistry(settings)
-{%- else %}
-    from .local_registry import LocalRegistry
-
-    return LocalRegistry(settings)
-{%- endif %}
 
 
 def load_champion(registry: Registry) -> tuple[Pipeline, str]:

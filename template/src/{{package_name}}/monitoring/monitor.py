@@ -24,16 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import Settings
-from .contract import Contract
-from .data import read_table
+from ..config import Settings
+from ..data.contract import Contract
+from ..data.loading import load_validated
+from ..data.sources import read_table
+from ..model.features import feature_columns
+from ..model.metrics import LOWER_IS_BETTER, NEEDS_SCORES, score_predictions
+from ..model.predictions import predict_frame
+from ..registry import load_champion, open_registry
 from .drift import Drift, column_drift
-from .evaluate import load_validated
-from .features import feature_columns
-from .metrics import LOWER_IS_BETTER, NEEDS_SCORES, score_predictions
 from .prediction_log import PredictionLog, utc_now
-from .predictions import predict_frame
-from .registry import load_champion, open_registry
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .config import Settings
+from ..config import Settings
 
 CARD_START = "<!-- groundwork:evaluation:start -->"
 CARD_END = "<!-- groundwork:evaluation:end -->"

@@ -1,0 +1,1 @@
+"""What happens after serving: the prediction log, drift and the monitoring report."""

@@ -1,0 +1,1 @@
+"""The champion at work: the online API and its schema, batch scoring and telemetry."""
