@@ -5,7 +5,7 @@ update ("before" stage), so that copier sees the new names:
 
   migrate.py rename-answer OLD NEW   the answer to a renamed question keeps its value
   migrate.py move OLD NEW            a file the template renamed keeps the team's edits
-  migrate.py regroup-package PACKAGE the flat package of 0.2.0 becomes subpackages
+  migrate.py regroup-package         the flat package of 0.2.0 becomes subpackages
                                      (0.3.0): the team's own modules move with their
                                      edits, and imports of moved modules are rewritten
 
@@ -156,8 +156,13 @@ def _template_test_files() -> set[str]:
     }
 
 
-def regroup_package(project: Path, package: str) -> str:
+def regroup_package(project: Path) -> str:
     """0.2.0 -> 0.3.0: the team's modules move into subpackages, imports follow."""
+    # Answers are not rendered into migration commands: read the package from the file.
+    found = re.search(r"^package_name: *['\"]?(\w+)", (project / ANSWERS_FILE).read_text(), re.M)
+    if not found:
+        return f"no package_name in {ANSWERS_FILE}: nothing to regroup"
+    package = found.group(1)
     root = project / "src" / package
     if not (root / "train.py").exists():
         return f"src/{package} has no flat train.py: nothing to regroup"
@@ -188,7 +193,7 @@ def regroup_package(project: Path, package: str) -> str:
 
 
 ACTIONS = {"rename-answer": rename_answer, "move": move_file, "regroup-package": regroup_package}
-ARGUMENTS = {"rename-answer": "OLD NEW", "move": "OLD NEW", "regroup-package": "PACKAGE"}
+ARGUMENTS = {"rename-answer": "OLD NEW", "move": "OLD NEW", "regroup-package": ""}
 
 
 def main(argv: list[str]) -> int:
