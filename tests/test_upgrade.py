@@ -30,12 +30,14 @@ def feature_count(contract: Contract) -> int:
 '''
 TEAM_TEST = '''"""Our own test."""
 
+from pathlib import Path
+
 from customer_churn.contract import load_contract
 from customer_churn.team_helpers import feature_count
 
 
 def test_the_model_uses_features() -> None:
-    assert feature_count(load_contract("config/contract.yaml")) > 0
+    assert feature_count(load_contract(Path("config/contract.yaml"))) > 0
 '''
 
 
