@@ -8,6 +8,8 @@ update ("before" stage), so that copier sees the new names:
   migrate.py regroup-package         the flat package of 0.2.0 becomes subpackages
                                      (0.3.0): the team's own modules move with their
                                      edits, and imports of moved modules are rewritten
+  migrate.py merge-regrouped         after the update ("after" stage): the team's edits
+                                     to template modules that moved are merged into them
 
 Each step is idempotent (nothing to do when OLD is absent or NEW exists already) and
 makes no network calls. It edits the answers file as text, so comments and order stay.
@@ -15,9 +17,12 @@ makes no network calls. It edits the answers file as text, so comments and order
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -156,13 +161,17 @@ def _template_test_files() -> set[str]:
     }
 
 
+def _package_name(answers: str) -> str | None:
+    # Answers are not rendered into migration commands: read them from the file.
+    found = re.search(r"^package_name: *['\"]?(\w+)", answers, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 def regroup_package(project: Path) -> str:
     """0.2.0 -> 0.3.0: the team's modules move into subpackages, imports follow."""
-    # Answers are not rendered into migration commands: read the package from the file.
-    found = re.search(r"^package_name: *['\"]?(\w+)", (project / ANSWERS_FILE).read_text(), re.M)
-    if not found:
+    package = _package_name((project / ANSWERS_FILE).read_text())
+    if package is None:
         return f"no package_name in {ANSWERS_FILE}: nothing to regroup"
-    package = found.group(1)
     root = project / "src" / package
     if not (root / "train.py").exists():
         return f"src/{package} has no flat train.py: nothing to regroup"
@@ -192,8 +201,88 @@ def regroup_package(project: Path) -> str:
     return "; ".join(done) if done else "no team module to carry"
 
 
-ACTIONS = {"rename-answer": rename_answer, "move": move_file, "regroup-package": regroup_package}
-ARGUMENTS = {"rename-answer": "OLD NEW", "move": "OLD NEW", "regroup-package": ""}
+def _git_show(project: Path, path: str) -> str | None:
+    shown = subprocess.run(
+        ["git", "show", f"HEAD:./{path}"], cwd=project, capture_output=True, text=True
+    )
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def _render_previous(project: Path, answers_text: str, destination: Path) -> None:
+    """The release the project came from, with its answers: the base of a 3-way merge."""
+    import yaml
+    from copier import run_copy
+
+    answers = yaml.safe_load(answers_text)
+    run_copy(
+        str(answers["_src_path"]),
+        destination,
+        data={key: value for key, value in answers.items() if not key.startswith("_")},
+        vcs_ref=os.environ.get("VERSION_FROM") or str(answers["_commit"]),
+        defaults=True,
+        skip_tasks=True,
+        quiet=True,
+    )
+
+
+def merge_regrouped(project: Path) -> str:
+    """After the update: edits the team made to template modules that moved (train.py,
+    gate.py, ...) are merged into the new modules, 3-way, as `copier update` does for
+    files that stay. Overlaps become conflict markers that `make template-update` lists.
+    """
+    answers_text = _git_show(project, ANSWERS_FILE)
+    package = _package_name(answers_text or "")
+    if package is None or _git_show(project, f"src/{package}/train.py") is None:
+        return "no flat package in the last commit: nothing to merge"
+    merged, conflicted = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        previous = Path(folder) / "previous"
+        try:
+            _render_previous(project, answers_text or "", previous)
+        except Exception as error:  # noqa: BLE001 - any failure: say so, lose nothing
+            return (
+                f"could not render the release you came from ({error}); if you edited "
+                f"template modules in src/{package}/, re-apply them from `git diff HEAD`"
+            )
+        for old, new in LAYOUT_0_3.items():
+            relative = f"src/{package}/{old}.py"
+            ours = _git_show(project, relative)
+            base_file = previous / relative
+            *parents, leaf = new.split(".")
+            target = project / "src" / package / Path(*parents) / f"{leaf}.py"
+            if old in USER_OWNED_0_3 or ours is None or not base_file.exists():
+                continue
+            base = base_file.read_text()
+            if ours == base or not target.exists():
+                continue
+            base_path, ours_path = Path(folder) / "base.py", Path(folder) / "ours.py"
+            base_path.write_text(rewrite_imports(base, package, parents))
+            ours_path.write_text(rewrite_imports(ours, package, parents))
+            result = subprocess.run(
+                ["git", "merge-file", "-L", "0.3.0 template", "-L", "0.2.0 template",
+                 "-L", "your edits", str(target), str(base_path), str(ours_path)],
+                capture_output=True,
+                text=True,
+            )  # fmt: skip
+            name = target.relative_to(project).as_posix()
+            (conflicted if result.returncode else merged).append(f"{relative} -> {name}")
+    done = [f"your edits merged: {', '.join(merged)}"] if merged else []
+    done += [f"conflicts to resolve: {', '.join(conflicted)}"] if conflicted else []
+    return "; ".join(done) if done else "no edits to template modules to carry"
+
+
+ACTIONS = {
+    "rename-answer": rename_answer,
+    "move": move_file,
+    "regroup-package": regroup_package,
+    "merge-regrouped": merge_regrouped,
+}
+ARGUMENTS = {
+    "rename-answer": "OLD NEW",
+    "move": "OLD NEW",
+    "regroup-package": "",
+    "merge-regrouped": "",
+}
 
 
 def main(argv: list[str]) -> int:

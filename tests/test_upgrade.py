@@ -17,6 +17,7 @@ from .helpers import ROOT, run
 PREVIOUS = "0.2.0"
 CURRENT = "0.3.0.dev0"  # this tree's commit, tagged only in the scratch clone
 TEAM_LINE = 'TEAM_NOTE = "our own feature work"\n'
+TEAM_GATE_EDIT = "in the metric's direction (ties go to the champion, says risk)."
 # A module and a test the team added in the flat 0.2.0 package, importing moved modules.
 TEAM_MODULE = '''"""Our own helper."""
 
@@ -63,6 +64,8 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
     package = project / "src/customer_churn"
     (package / "features.py").write_text((package / "features.py").read_text() + "\n\n" + TEAM_LINE)
     (package / "model.py").write_text((package / "model.py").read_text() + "\n\n" + TEAM_LINE)
+    gate = package / "gate.py"  # a template module the team edited (shared)
+    gate.write_text(gate.read_text().replace("in the metric's direction.", TEAM_GATE_EDIT))
     (package / "team_helpers.py").write_text(TEAM_MODULE)
     (project / "tests/test_team.py").write_text(TEAM_TEST)
     run(["make", "train"], project)  # a champion trained by 0.2.0 code
@@ -83,6 +86,11 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
     assert "from .data.contract import Contract" in (package / "team_helpers.py").read_text()
     assert "customer_churn.data.contract import" in (project / "tests/test_team.py").read_text()
     assert (package / "data/fetch.py").exists()
+    # The edit to a moved template module is merged into its new place (3-way).
+    assert "your edits merged: src/customer_churn/gate.py -> src/customer_churn/model/gate.py" in (
+        update.stdout
+    )
+    assert TEAM_GATE_EDIT in (package / "model/gate.py").read_text()
 
     # The champion trained before the update still loads and scores.
     evaluated = run(["make", "evaluate"], project)
