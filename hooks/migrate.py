@@ -288,8 +288,8 @@ ARGUMENTS = {
 def main(argv: list[str]) -> int:
     action = argv[1] if len(argv) > 1 else ""
     if action not in ACTIONS or len(argv) != 2 + len(ARGUMENTS[action].split()):
-        usage = " | ".join(f"{name} {args}" for name, args in ARGUMENTS.items())
-        print(f"usage: {Path(argv[0]).name} {{{usage}}}", file=sys.stderr)
+        usage = " | ".join(f"{name} {args}".strip() for name, args in ARGUMENTS.items())
+        print(f"usage: {Path(argv[0]).name} {usage}", file=sys.stderr)
         return 2
     print(f"groundwork migration: {ACTIONS[action](Path.cwd(), *argv[2:])}")
     return 0

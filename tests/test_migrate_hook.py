@@ -47,4 +47,54 @@ def test_move_keeps_content_and_never_overwrites(tmp_path: Path) -> None:
 
 def test_misuse_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert migrate.main(["migrate.py", "delete", "a", "b"]) == 2
-    assert "usage: migrate.py {rename-answer|move} OLD NEW" in capsys.readouterr().err
+    usage = capsys.readouterr().err
+    assert "usage: migrate.py rename-answer OLD NEW | move OLD NEW | regroup-package" in usage
+    assert migrate.main(["migrate.py", "regroup-package", "extra"]) == 2
+
+
+FLAT_MODEL = """from . import lineage
+from .features import build_preprocessor
+from .contract import Contract
+from .config import Settings
+"""
+
+
+def test_a_moved_module_imports_its_old_neighbours_from_their_new_places() -> None:
+    rewritten = migrate.rewrite_imports(FLAT_MODEL, "churn", ["model"])
+    assert rewritten.splitlines() == [
+        "from ..config import Settings",
+        "from ..data.contract import Contract",
+        "from ..registry import lineage",
+        "from .features import build_preprocessor",
+    ]
+
+
+def test_absolute_imports_follow_without_renaming_twice() -> None:
+    text = "from churn import model\nfrom churn.data import read_table\nx = churn.train.train\n"
+    assert migrate.rewrite_imports(text, "churn", None) == (
+        "from churn.data.sources import read_table\n"  # sorted as ruff would
+        "from churn.model import estimators as model\n"
+        "x = churn.model.train.train\n"
+    )
+
+
+def test_regroup_moves_the_team_modules_and_fixes_their_imports(tmp_path: Path) -> None:
+    (tmp_path / ".copier-answers.yml").write_text("_commit: 0.2.0\npackage_name: churn\n")
+    package = tmp_path / "src/churn"
+    package.mkdir(parents=True)
+    (package / "train.py").write_text("# template module, replaced by the update\n")
+    (package / "model.py").write_text(FLAT_MODEL + "TEAM = 1\n")
+    (package / "ours.py").write_text("from .gate import evaluate_gate\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_ours.py").write_text("from churn.ours import evaluate_gate\n")
+    (tmp_path / "tests/test_gate.py").write_text("from churn.gate import x\n")  # template's
+
+    message = migrate.regroup_package(tmp_path)
+    assert "moved src/churn/model.py to src/churn/model/estimators.py" in message
+    assert not (package / "model.py").exists()
+    assert "TEAM = 1" in (package / "model/estimators.py").read_text()
+    assert (package / "ours.py").read_text() == "from .model.gate import evaluate_gate\n"
+    assert (tmp_path / "tests/test_ours.py").read_text() == "from churn.ours import evaluate_gate\n"
+    assert (tmp_path / "tests/test_gate.py").read_text() == "from churn.gate import x\n"
+    (package / "train.py").unlink()
+    assert "nothing to regroup" in migrate.regroup_package(tmp_path)
