@@ -17,7 +17,7 @@ from .helpers import ROOT, run
 PREVIOUS = "0.2.0"
 CURRENT = "0.3.0.dev0"  # this tree's commit, tagged only in the scratch clone
 TEAM_LINE = 'TEAM_NOTE = "our own feature work"\n'
-TEAM_GATE_EDIT = "in the metric's direction (ties go to the champion, says risk)."
+TEAM_GATE_EDIT = "in the metric's direction (risk: ties stay)."
 # A module and a test the team added in the flat 0.2.0 package, importing moved modules.
 TEAM_MODULE = '''"""Our own helper."""
 
