@@ -146,7 +146,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert _git(repo, "status", "--porcelain") == ""
     standard = run(["make", "template-standard"], repo, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
-    assert "conformant: 6/6 checks pass" in standard.stdout
+    assert "conformant: 7/7 checks pass" in standard.stdout
 
 
 @pytest.mark.slow
@@ -238,6 +238,35 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
     (repo / "Makefile.local").write_text("mine:\n\techo mine\n")  # the extension point
     assert _conformance(repo) == {}
 
+    # Ways to fool the standard, each caught.
+    for old, new, problem in [
+        ("threshold = 0.75", "threshold = 0.5", "[gate] threshold 0.5 is outside (0.5, 1.0]"),
+        ("threshold = 0.75", "threshold = -1", "[gate] threshold -1 is outside (0.5, 1.0]"),
+        ('direction = "maximize"', 'direction = "minimize"', "direction must be maximize"),
+        ('metric = "roc_auc"', 'metric = "accuracy"', "docs/charter.md promises 'roc_auc'"),
+    ]:
+        _replace(repo / "config/settings.toml", old, new)
+        assert any(problem in line for line in _conformance(repo)["gate"]), problem
+        _git(repo, "checkout", "--", ".")
+    (repo / "Makefile.local").write_text("train:\n\t-uv run groundwork-train || true\n")
+    assert _conformance(repo) == {
+        "owned": ["Makefile.local redefines `train`, a target of the Makefile: give yours "
+                  "a new name"]
+    }  # fmt: skip
+    (repo / "Makefile.local").unlink()
+    # What Renovate's raw `copier update` can leave behind: the standard stops it.
+    with (repo / "README.md").open("a") as readme:
+        readme.write("<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n")
+    (repo / "pyproject.toml.rej").write_text("@@ a rejected hunk\n")
+    merged = _conformance(repo)["merged"]
+    assert any(line.startswith("README.md: conflict markers at line(s)") for line in merged)
+    assert "pyproject.toml.rej: rejected hunks from the update" in merged
+    (repo / "pyproject.toml.rej").unlink()
+    _git(repo, "checkout", "--", ".")
+    (repo / "tests/test_gate.py").unlink()
+    assert _conformance(repo) == {"owned": ["tests/test_gate.py was deleted"]}
+    _git(repo, "checkout", "--", ".")
+
     _replace(repo / ".copier-answers.yml", "drift_psi_limit: 0.2", "drift_psi_limit: 0")
     failures = _conformance(repo)
     assert "drift_psi_limit must be above 0" in failures["answers"][0]
@@ -266,6 +295,16 @@ def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path)
     assert "Threshold` is still TODO" in text
     assert run([sys.executable, str(FLEET), "nowhere"], ROOT, check=False).returncode == 2
 
+    # The fleet judges with the template's checker: a replaced one fools nobody.
+    (broken / "scripts/conformance.py").write_text("print('conformant')\n")
+    corrupt = project(NEW, name="corrupt")
+    (corrupt / ".copier-answers.yml").write_text("_commit: [unclosed\n")
+    result = run([sys.executable, str(FLEET), "--json", str(broken), str(corrupt)], ROOT,
+                 check=False)  # fmt: skip
+    rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
+    assert "owned: scripts/conformance.py was edited" in " ".join(rows["broken"]["failing"])
+    assert "is not valid YAML" in rows["corrupt"]["error"]
+
 
 def test_the_ownership_docs_match_the_code() -> None:
     """docs/updating.md lists the files copier.yml and conformance.py treat as owned."""
@@ -280,3 +319,25 @@ def test_the_ownership_docs_match_the_code() -> None:
             assert "the CI workflows" in docs
         else:
             assert f"`{pattern}`" in docs, f"docs/updating.md does not list {pattern}"
+
+
+def test_the_documented_quickstart_says_how_to_fix_its_source(tmp_path: Path) -> None:
+    """`copier copy . ../project` records `_src_path: .`: the lifecycle says how to fix it."""
+    destination = tmp_path / "quickstart"
+    run([sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks", "--vcs-ref",
+         "HEAD", ".", str(destination)], ROOT)  # fmt: skip
+    assert answers_of(destination)["_src_path"] == "."
+    _git(destination, "init", "--quiet", "--initial-branch=main")
+    _commit(destination, "generated the documented way")
+
+    standard = run(["make", "template-standard"], destination, check=False)
+    output = standard.stdout + standard.stderr
+    assert standard.returncode != 0
+    assert "`_src_path: .` is a path relative to where the project was generated" in output
+    assert "set `_src_path` in .copier-answers.yml to a git URL" in output
+    assert "Traceback" not in output
+
+    update = _update(destination)
+    assert update.returncode == 2
+    assert "error: cannot update: `_src_path: .`" in update.stderr
+    assert "Traceback" not in update.stdout + update.stderr

@@ -1,8 +1,10 @@
 """The fleet view: where does each generated repository stand?
 
 For every repository path given: the template version it is on, how many template
-releases it is behind, and whether it follows the standard (the repository's own
-scripts/conformance.py), with the failing checks. A table by default, or JSON.
+releases it is behind, and whether it follows the standard, with the failing checks.
+The standard is judged by this template's own checker (template/scripts/conformance.py),
+never by the copy in the repository, which a team could have replaced. A table by
+default, or JSON.
 
   uv run python tools/fleet.py ../churn ../fraud ../forecast [--json]
 
@@ -23,6 +25,7 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 ANSWERS_FILE = ".copier-answers.yml"
+CHECKER = Path(__file__).resolve().parent.parent / "template" / "scripts" / "conformance.py"
 
 
 @dataclass
@@ -60,13 +63,8 @@ def template_releases(source: str) -> list[Version]:
 
 
 def conformance(repo: Path) -> dict[str, Any]:
-    script = repo / "scripts" / "conformance.py"
-    if not script.exists():
-        missing = {"name": "conformance", "passed": False,
-                   "problems": ["scripts/conformance.py is missing"]}  # fmt: skip
-        return {"conformant": False, "checks": [missing]}
     result = subprocess.run(
-        [sys.executable, str(script), "--json", str(repo)],
+        [sys.executable, str(CHECKER), "--json", str(repo)],
         capture_output=True,
         text=True,
         check=False,
@@ -83,7 +81,11 @@ def inspect(repo: Path) -> RepoStatus:
     if not answers_path.exists():
         status.error = f"no {ANSWERS_FILE}: not generated from the template"
         return status
-    answers = yaml.safe_load(answers_path.read_text()) or {}
+    try:
+        answers = yaml.safe_load(answers_path.read_text()) or {}
+    except yaml.YAMLError as error:
+        status.error = f"{ANSWERS_FILE} is not valid YAML: {str(error).splitlines()[0]}"
+        return status
     status.version = str(answers.get("_commit")) if answers.get("_commit") else None
     try:
         releases = template_releases(str(answers.get("_src_path", "")))

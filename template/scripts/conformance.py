@@ -4,14 +4,20 @@ Checks (docs/updating.md in the template explains each):
   answers   .copier-answers.yml names its template and version, and its answers still
             pass the questionnaire's validators (the template renders with them);
   charter   the required charter fields are filled in (no TODO);
-  gate      config/settings.toml configures the quality gate completely;
+  gate      config/settings.toml configures the quality gate completely, with the
+            charter's metric, the direction that metric has, and a threshold inside
+            the metric's range that a trivial model cannot pass;
   data      [data] sample in config/settings.toml says whether the project runs on the
             synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
             workflows were generated for (a changed answer does not reach that file);
-  owned     template-owned files are unmodified: changes belong in the extension
-            points (Makefile.local, an extra workflow file, ruff.toml extending
-            pyproject.toml), or upstream in the template.
+  merged    no update left work behind: no conflict markers, `.rej` files or
+            unmerged paths (the same gate as `make template-update`, so an update
+            opened by Renovate cannot merge half-resolved);
+  owned     template-owned files (the required tests among them) are unmodified:
+            changes belong in the extension points (Makefile.local, an extra workflow
+            file, ruff.toml extending pyproject.toml), or upstream in the template;
+            Makefile.local adds targets and never redefines the Makefile's own.
 
 Run with `make template-standard` (with the check for a newer template) or directly:
   uv run --no-project --with 'copier>=9.19' python scripts/conformance.py [--json] [PATH]
@@ -24,6 +30,7 @@ import argparse
 import fnmatch
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import tomllib
@@ -34,6 +41,7 @@ from typing import Any
 import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
+CONFLICT_MARKER = "<<<<<<< "
 # Template-owned: updated by every `copier update`, never edited in place.
 TEMPLATE_OWNED = [
     "Makefile",
@@ -46,6 +54,10 @@ TEMPLATE_OWNED = [
     "scripts/conformance.py",
     "scripts/propose_model.sh",
     "scripts/template_update.py",
+    # The required tests: the gate's rules and training's refusal to promote a failure.
+    "tests/test_gate.py",
+    "tests/test_training.py",
+    "tests/test_bad_data.py",
 ]
 # Charter lines that must be filled in: a label, and no TODO on its line.
 REQUIRED_CHARTER_FIELDS = [
@@ -61,6 +73,24 @@ REQUIRED_CHARTER_FIELDS = [
     "| Data engineer |",
 ]
 GATE_NUMBERS = ["threshold", "baseline_margin", "champion_tolerance"]
+LOWER_IS_BETTER = {"rmse", "mae", "mape"}
+# (lowest, highest) a threshold may take; the lowest is what a trivial model reaches
+# (a random ranking has ROC AUC 0.5, the mean has R² 0), so it is excluded.
+THRESHOLD_RANGE = {
+    "roc_auc": (0.5, 1.0),
+    "average_precision": (0.0, 1.0),
+    "f1": (0.0, 1.0),
+    "recall": (0.0, 1.0),
+    "accuracy": (0.0, 1.0),
+    "f1_macro": (0.0, 1.0),
+    "r2": (0.0, 1.0),
+    "rmse": (0.0, float("inf")),
+    "mae": (0.0, float("inf")),
+    "mape": (0.0, 10.0),
+}
+MAKE_TARGET = re.compile(
+    r"^([A-Za-z0-9_.-]+(?:[ \t]+[A-Za-z0-9_.-]+)*)[ \t]*::?(?!=)", re.MULTILINE
+)
 
 
 @dataclass
@@ -76,6 +106,26 @@ def read_answers(project: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{ANSWERS_FILE} is missing: this is not a generated project")
     answers: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
     return answers
+
+
+def source_problem(answers: dict[str, Any]) -> str | None:
+    """Why the recorded template source cannot serve updates and CI, or None."""
+    source = str(answers.get("_src_path", ""))
+    if re.match(r"^(\w+://|gh:|gl:|git@)", source):
+        return None  # a URL: reachable wherever the network allows
+    fix = (
+        "set `_src_path` in .copier-answers.yml to a git URL that CI can reach, e.g. "
+        "`https://github.com/<org>/groundwork.git` or `gh:<org>/groundwork` (your fork or "
+        "your organisation's mirror), commit, and run it again"
+    )
+    if not Path(source).is_absolute():
+        return (
+            f"`_src_path: {source}` is a path relative to where the project was generated; "
+            f"copier reads it from this project, where no template is. To fix: {fix}"
+        )
+    if not Path(source).exists():
+        return f"`_src_path: {source}` does not exist on this machine. To fix: {fix}"
+    return None
 
 
 def render_reference(answers: dict[str, Any], destination: Path) -> None:
@@ -129,21 +179,47 @@ def settings_section(project: Path, name: str) -> dict[str, Any] | str:
     return section
 
 
+def charter_metric(project: Path) -> str | None:
+    path = project / "docs/charter.md"
+    text = path.read_text() if path.exists() else ""
+    found = re.search(r"^\| Success metric \| `([^`]+)`", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
 def check_gate(project: Path) -> Check:
     gate = settings_section(project, "gate")
     if isinstance(gate, str):
         return Check("gate", False, [gate])
     problems = []
-    if not gate.get("metric"):
+    metric = gate.get("metric")
+    if not metric:
         problems.append("[gate] metric is not set")
+    elif metric not in THRESHOLD_RANGE:
+        problems.append(f"[gate] metric {metric!r} is not one the gate knows")
+    promised = charter_metric(project)
+    if metric and promised and metric != promised:
+        problems.append(
+            f"[gate] metric is {metric!r} but docs/charter.md promises {promised!r}: "
+            "change both, in one reviewed pull request"
+        )
+    expected_direction = "minimize" if metric in LOWER_IS_BETTER else "maximize"
     if gate.get("direction") not in ("maximize", "minimize"):
         problems.append("[gate] direction must be maximize or minimize")
+    elif metric in THRESHOLD_RANGE and gate["direction"] != expected_direction:
+        problems.append(f"[gate] direction must be {expected_direction} for {metric}")
     for key in GATE_NUMBERS:
         value = gate.get(key)
         if not isinstance(value, int | float) or isinstance(value, bool):
             problems.append(f"[gate] {key} must be a number")
         elif key != "threshold" and value < 0:
             problems.append(f"[gate] {key} must not be negative")
+        elif key == "threshold" and metric in THRESHOLD_RANGE:
+            lowest, highest = THRESHOLD_RANGE[metric]
+            if not lowest < value <= highest:
+                problems.append(
+                    f"[gate] threshold {value} is outside ({lowest}, {highest}] for {metric}: "
+                    "a trivial model would pass it, or no model could"
+                )
     extra = sorted(set(gate) - {"metric", "direction", *GATE_NUMBERS})
     if extra:
         problems.append(f"[gate] has unknown keys {extra}: the gate has no switches")
@@ -182,6 +258,42 @@ def check_promotion(project: Path, answers: dict[str, Any]) -> Check:
     return Check("promotion", not problems, problems)
 
 
+def _git(project: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-C", str(project), *args], capture_output=True, text=True, check=False
+    )
+    return result.stdout
+
+
+def unresolved(project: Path) -> list[str]:
+    """Everything an update left for a person to resolve, one line each."""
+    unmerged = _git(project, "diff", "--name-only", "--diff-filter=U").split()
+    problems = [f"{path}: unmerged" for path in unmerged]
+    listed = _git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    for name in sorted(set(listed.splitlines())):
+        path = project / name
+        if name.endswith(".rej"):
+            problems.append(f"{name}: rejected hunks from the update")
+            continue
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        lines = [
+            n for n, line in enumerate(text.splitlines(), 1) if line.startswith(CONFLICT_MARKER)
+        ]
+        if lines:
+            problems.append(f"{name}: conflict markers at line(s) {', '.join(map(str, lines))}")
+    return problems
+
+
+def check_merged(project: Path) -> Check:
+    problems = unresolved(project)
+    return Check("merged", not problems, problems)
+
+
 def is_template_owned(relative: str) -> bool:
     return any(fnmatch.fnmatch(relative, pattern) for pattern in TEMPLATE_OWNED)
 
@@ -199,7 +311,25 @@ def check_owned(project: Path, reference: Path | None) -> Check:
             problems.append(f"{relative} was deleted")
         elif actual.read_bytes() != expected.read_bytes():
             problems.append(f"{relative} was edited; move the change to an extension point")
+    problems += redefined_targets(project)
     return Check("owned", not problems, problems)
+
+
+def make_targets(text: str) -> set[str]:
+    return {name for names in MAKE_TARGET.findall(text) for name in names.split()}
+
+
+def redefined_targets(project: Path) -> list[str]:
+    """Makefile.local may add targets; redefining one of the Makefile's would replace it."""
+    local, makefile = project / "Makefile.local", project / "Makefile"
+    if not local.exists() or not makefile.exists():
+        return []
+    clash = make_targets(local.read_text()) & make_targets(makefile.read_text())
+    clash -= {".PHONY"}
+    return [
+        f"Makefile.local redefines `{target}`, a target of the Makefile: give yours a new name"
+        for target in sorted(clash)
+    ]
 
 
 def run_checks(project: Path) -> list[Check]:
@@ -207,17 +337,21 @@ def run_checks(project: Path) -> list[Check]:
     with tempfile.TemporaryDirectory() as folder:
         rendered = Path(folder) / "reference"
         reference: Path | None = rendered
-        error = None
+        error = source_problem(answers)
         try:
-            render_reference(answers, rendered)
+            if error is None:
+                render_reference(answers, rendered)
         except Exception as exc:  # copier raises many types; report, do not crash
-            reference, error = None, re.sub(r"\s+", " ", str(exc)).strip()[:300]
+            error = re.sub(r"\s+", " ", str(exc)).strip()[:300]
+        if error is not None:
+            reference = None
         return [
             check_answers(answers, reference, error),
             check_charter(project),
             check_gate(project),
             check_data(project),
             check_promotion(project, answers),
+            check_merged(project),
             check_owned(project, reference),
         ]
 
@@ -236,7 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", nargs="?", default=".", type=Path)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--source-ok",
+        action="store_true",
+        help="only say (exit status 0 or 1) whether the recorded template source is usable",
+    )
     args = parser.parse_args(argv)
+    if args.source_ok:
+        return 0 if source_problem(read_answers(args.project)) is None else 1
     try:
         checks = run_checks(args.project)
     except FileNotFoundError as error:

@@ -20,39 +20,18 @@ import tempfile
 from pathlib import Path
 
 # The sibling script knows what is template-owned and how to render the template.
-from conformance import is_template_owned, read_answers, render_reference
-
-CONFLICT_MARKER = "<<<<<<< "
+from conformance import (
+    is_template_owned,
+    read_answers,
+    render_reference,
+    source_problem,
+    unresolved,
+)
 
 
 def _git(*args: str) -> str:
     result = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
     return result.stdout
-
-
-def unresolved(project: Path) -> list[str]:
-    """Everything an update left for a person to resolve, one line each."""
-    problems = [
-        f"{path}: unmerged" for path in _git("diff", "--name-only", "--diff-filter=U").split()
-    ]
-    candidates = _git("ls-files", "--cached", "--others", "--exclude-standard").splitlines()
-    for name in sorted(set(candidates)):
-        path = project / name
-        if name.endswith(".rej"):
-            problems.append(f"{name}: rejected hunks from the update")
-            continue
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            continue
-        lines = [
-            n for n, line in enumerate(text.splitlines(), 1) if line.startswith(CONFLICT_MARKER)
-        ]
-        if lines:
-            problems.append(f"{name}: conflict markers at line(s) {', '.join(map(str, lines))}")
-    return problems
 
 
 def restore_deleted_owned(project: Path) -> list[str]:
@@ -81,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             "error: commit or stash your changes first: the update must start clean",
             file=sys.stderr,
         )
+        return 2
+    problem = source_problem(read_answers(project))
+    if problem:
+        print(f"error: cannot update: {problem}", file=sys.stderr)
         return 2
     command = [sys.executable, "-m", "copier", "update", "--defaults", "--trust",
                "--conflict", "inline"]  # fmt: skip
