@@ -341,3 +341,46 @@ def test_the_documented_quickstart_says_how_to_fix_its_source(tmp_path: Path) ->
     assert update.returncode == 2
     assert "error: cannot update: `_src_path: .`" in update.stderr
     assert "Traceback" not in update.stdout + update.stderr
+
+
+def _template_update(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    tooling = ["uv", "run", "--no-project", "--with", "copier>=9.19", "--with", "pyyaml>=6"]
+    return run([*tooling, "python", "scripts/template_update.py", *args], repo, check=False)
+
+
+@pytest.mark.slow
+def test_an_answer_change_that_would_delete_team_edits_is_refused(
+    project: Callable[..., Path],
+) -> None:
+    repo = project(NEW, serving_mode="online")
+    api = repo / "src/customer_churn/serving/api.py"
+    api.write_text(api.read_text() + "\nTEAM_ROUTE_NOTE = 'our canary header'\n")
+    with (repo / ".github/CODEOWNERS").open("a") as owners:
+        owners.write("/config/ @risk-team\n")
+    _commit(repo, "team edits")
+    head = _git(repo, "rev-parse", "HEAD")
+
+    # The dry run shows what the change does and what it would lose, touching nothing.
+    preview = _template_update(repo, "--dry-run", "-d", "serving_mode=batch")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "src/customer_churn/serving/batch.py" in preview.stdout
+    assert "Your edits that would be lost:" in preview.stdout
+    assert "src/customer_churn/serving/api.py (deleted by the update)" in preview.stdout
+    assert _git(repo, "status", "--porcelain") == "" and _git(repo, "rev-parse", "HEAD") == head
+
+    for change, lost in [
+        ("serving_mode=batch", "src/customer_churn/serving/api.py (deleted by the update)"),
+        ("ci_provider=gitlab", ".github/CODEOWNERS (deleted by the update): 1 of your lines"),
+    ]:
+        refused = _template_update(repo, "-d", change)
+        assert refused.returncode == 3, refused.stdout + refused.stderr
+        assert "Refused: the update would lose lines you added" in refused.stdout
+        assert lost in refused.stdout
+        assert _git(repo, "status", "--porcelain") == ""
+        assert answers_of(repo)["serving_mode"] == "online"
+
+    # Told to proceed, it does; the lines stay in git history.
+    forced = _template_update(repo, "--allow-losses", "-d", "serving_mode=batch")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert not api.exists() and answers_of(repo)["serving_mode"] == "batch"
+    assert "our canary header" in _git(repo, "show", "HEAD:src/customer_churn/serving/api.py")

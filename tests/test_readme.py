@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, run
+from .helpers import ROOT, answers_of, run
 
 
 def _bash_blocks() -> list[str]:
@@ -35,3 +35,5 @@ def test_readme_generate_command_runs_end_to_end(tmp_path: Path) -> None:
     assert "quality gate passed: version 1 is champion" in output
     assert (project / "data/predictions/predictions.parquet").exists()
     assert (project / ".git").exists(), "the trusted task should have created a repository"
+    # The recorded source is absolute, so the lifecycle commands can find it again.
+    assert answers_of(project)["_src_path"] == str(checkout)

@@ -1,13 +1,22 @@
 """`make template-update`: bring the latest template release in, or fail loudly.
 
-`copier update` exits 0 even when it leaves conflicts behind. This wrapper runs it
-(conflicts inline, answers kept unless given with -d), then refuses to call the
-update done while anything is unresolved: unmerged paths, `.rej` files or conflict
-markers. It never commits; review the diff, resolve, run the tests, then commit.
+`copier update` exits 0 even when it leaves conflicts behind, and deletes or replaces
+files without a word when an answer or a path changes. This wrapper first rehearses
+the update in a temporary git worktree: if any line the team added to a generated file
+would be gone afterwards (a deleted serving module, the CODEOWNERS of an abandoned CI
+provider, a package renamed under the team's files), it stops with the list and
+changes nothing. Then it runs the update in place (conflicts inline, answers kept
+unless given with -d) and refuses to call it done while anything is unresolved:
+unmerged paths, `.rej` files or conflict markers. It never commits; review the diff,
+resolve, run the tests, then commit.
 
 Usage: uv run --no-project --with 'copier>=9.19' python scripts/template_update.py
-           [--vcs-ref REF] [-d question=answer ...]
-Exit status: 0 updated and clean, 1 something to resolve, 2 could not update.
+           [--vcs-ref REF] [-d question=answer ...] [--dry-run] [--allow-losses]
+  --dry-run       rehearse only: print the files the update changes, the diff stat,
+                  what would be left to resolve and what would be lost
+  --allow-losses  proceed although team lines would be lost (they stay in git history)
+Exit status: 0 updated and clean (or dry run), 1 something to resolve, 2 could not
+update, 3 refused: the update would lose team edits.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from pathlib import Path
 
 # The sibling script knows what is template-owned and how to render the template.
 from conformance import (
+    ANSWERS_FILE,
     is_template_owned,
     read_answers,
     render_reference,
@@ -49,10 +59,71 @@ def restore_deleted_owned(project: Path) -> list[str]:
     return restored
 
 
+def _text_lines(path: Path) -> list[str]:
+    try:
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    except (UnicodeDecodeError, OSError):
+        return []
+
+
+def team_lines(project: Path, reference: Path) -> dict[str, list[str]]:
+    """For each tracked file the template generates: the lines the team added to it."""
+    added = {}
+    for name in _git("-C", str(project), "ls-files").splitlines():
+        rendered = reference / name
+        if name == ANSWERS_FILE or not rendered.is_file():
+            continue  # the team's own files: copier never touches them
+        template_lines = set(_text_lines(rendered))
+        ours = [line for line in _text_lines(project / name) if line]
+        new = [line for line in ours if line not in template_lines]
+        if new:
+            added[name] = new
+    return added
+
+
+def lost_edits(added: dict[str, list[str]], result: Path) -> list[str]:
+    """Team lines that appear nowhere in the updated tree (a moved line still counts)."""
+    listed = _git("-C", str(result), "ls-files", "--cached", "--others", "--exclude-standard")
+    present = {line for name in listed.splitlines() for line in _text_lines(result / name)}
+    lost = []
+    for name, lines in sorted(added.items()):
+        missing = [line for line in lines if line not in present]
+        if missing:
+            fate = "deleted by the update" if not (result / name).exists() else "replaced"
+            lost.append(f"{name} ({fate}): {len(missing)} of your lines, e.g. {missing[0]!r}")
+    return lost
+
+
+def rehearse(project: Path, command: list[str], folder: Path) -> Path | None:
+    """The update applied to a throwaway worktree of HEAD; None if copier failed."""
+    tree = folder / "rehearsal"
+    _git("-C", str(project), "worktree", "add", "--quiet", "--detach", str(tree), "HEAD")
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout + done.stderr, file=sys.stderr)
+        return None
+    return tree
+
+
+def preview(tree: Path, lost: list[str]) -> None:
+    _git("-C", str(tree), "add", "--all")
+    changed = _git("-C", str(tree), "diff", "--cached", "--name-status").splitlines()
+    print(f"\nThe update would change {len(changed)} file(s):")
+    print("\n".join(f"  {line}" for line in changed) or "  (none)")
+    print(_git("-C", str(tree), "diff", "--cached", "--stat").rstrip())
+    left = unresolved(tree)
+    print("\nLeft to resolve:" if left else "\nNothing left to resolve.")
+    print("\n".join(f"  - {line}" for line in left))
+    print("Your edits that would be lost:" if lost else "No edit of yours would be lost.")
+    print("\n".join(f"  - {line}" for line in lost))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="copier update that fails on conflicts")
     parser.add_argument("--vcs-ref", help="template version to update to (default: latest)")
     parser.add_argument("-d", "--data", action="append", default=[], help="question=answer")
+    parser.add_argument("--dry-run", action="store_true", help="rehearse and report only")
+    parser.add_argument("--allow-losses", action="store_true", help="proceed despite losses")
     args = parser.parse_args(argv)
     project = Path.cwd()
     if _git("status", "--porcelain").strip():
@@ -72,6 +143,30 @@ def main(argv: list[str] | None = None) -> int:
     for answer in args.data:
         command += ["--data", answer]
     print("$ copier update", " ".join(command[4:]), flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        reference = Path(folder) / "reference"
+        render_reference(read_answers(project), reference)
+        try:
+            tree = rehearse(project, command, Path(folder))
+            if tree is None:
+                print("error: copier update failed; nothing was changed", file=sys.stderr)
+                return 2
+            lost = lost_edits(team_lines(project, reference), tree)
+            if args.dry_run:
+                preview(tree, lost)
+                return 0
+        finally:
+            _git(
+                "-C", str(project), "worktree", "remove", "--force", str(Path(folder) / "rehearsal")
+            )
+    if lost and not args.allow_losses:
+        print("\nRefused: the update would lose lines you added. Nothing was changed.")
+        print("\n".join(f"  - {line}" for line in lost))
+        print(
+            "Carry them over first (or change the answer back). To proceed anyway: "
+            "make template-update ALLOW_LOSSES=1 (the lines stay in git history)."
+        )
+        return 3
     if subprocess.run(command, check=False).returncode != 0:
         print("error: copier update failed; nothing to resolve, see its message", file=sys.stderr)
         return 2
