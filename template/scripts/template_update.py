@@ -163,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nRefused: the update would lose lines you added. Nothing was changed.")
         print("\n".join(f"  - {line}" for line in lost))
         print(
-            "Carry them over first (or change the answer back). To proceed anyway: "
-            "make template-update ALLOW_LOSSES=1 (the lines stay in git history)."
+            "Carry them over first (or change the answer back). To proceed anyway, run again "
+            "with --allow-losses (make template-update ALLOW_LOSSES=1); the lines stay in git "
+            "history."
         )
         return 3
     if subprocess.run(command, check=False).returncode != 0:
