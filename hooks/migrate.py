@@ -5,6 +5,9 @@ update ("before" stage), so that copier sees the new names:
 
   migrate.py rename-answer OLD NEW   the answer to a renamed question keeps its value
   migrate.py move OLD NEW            a file the template renamed keeps the team's edits
+  migrate.py add-row FILE AFTER ROW  a table row a new release's tests expect is added to
+                                     a user-owned Markdown file, after the row starting
+                                     with AFTER, unless a row with ROW's label is there
   migrate.py regroup-package         the flat package of 0.2.0 becomes subpackages
                                      (0.3.0): the team's own modules move with their
                                      edits, and imports of moved modules are rewritten
@@ -85,6 +88,22 @@ def move_file(project: Path, old: str, new: str) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(source, target)
     return f"moved {old} to {new}"
+
+
+def add_row(project: Path, file: str, after: str, row: str) -> str:
+    path = project / file
+    if not path.exists():
+        return f"{file} does not exist: no row to add"
+    lines = path.read_text().splitlines(keepends=True)
+    label = "|".join(row.split("|")[:2]) + "|"
+    if any(line.startswith(label) for line in lines):
+        return f"{file} has its `{label.strip('| ')}` row already"
+    anchor = next((n for n, line in enumerate(lines) if line.startswith(after)), None)
+    if anchor is None:
+        return f"{file} has no row starting with `{after}`: add `{row}` by hand"
+    lines.insert(anchor + 1, row + "\n")
+    path.write_text("".join(lines))
+    return f"added the `{label.strip('| ')}` row to {file}"
 
 
 def _relative(here: list[str], module: str) -> str:
@@ -274,12 +293,14 @@ def merge_regrouped(project: Path) -> str:
 ACTIONS = {
     "rename-answer": rename_answer,
     "move": move_file,
+    "add-row": add_row,
     "regroup-package": regroup_package,
     "merge-regrouped": merge_regrouped,
 }
 ARGUMENTS = {
     "rename-answer": "OLD NEW",
     "move": "OLD NEW",
+    "add-row": "FILE AFTER ROW",
     "regroup-package": "",
     "merge-regrouped": "",
 }

@@ -48,7 +48,9 @@ def test_move_keeps_content_and_never_overwrites(tmp_path: Path) -> None:
 def test_misuse_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert migrate.main(["migrate.py", "delete", "a", "b"]) == 2
     usage = capsys.readouterr().err
-    assert "usage: migrate.py rename-answer OLD NEW | move OLD NEW | regroup-package" in usage
+    assert (
+        "usage: migrate.py rename-answer OLD NEW | move OLD NEW | add-row FILE AFTER ROW" in usage
+    )
     assert migrate.main(["migrate.py", "regroup-package", "extra"]) == 2
 
 
@@ -98,3 +100,16 @@ def test_regroup_moves_the_team_modules_and_fixes_their_imports(tmp_path: Path) 
     assert (tmp_path / "tests/test_gate.py").read_text() == "from churn.gate import x\n"
     (package / "train.py").unlink()
     assert "nothing to regroup" in migrate.regroup_package(tmp_path)
+
+
+def test_add_row_adds_a_missing_row_once_after_its_anchor(tmp_path: Path) -> None:
+    charter = tmp_path / "charter.md"
+    charter.write_text("| a | 1 |\n| Retraining schedule | `0 3 * * 1` |\n| z | 2 |\n")
+    row = "| Promotion after retraining | automatic |"
+    assert "added the `Promotion after retraining` row" in migrate.add_row(
+        tmp_path, "charter.md", "| Retraining schedule", row
+    )
+    assert charter.read_text().splitlines()[2] == row
+    assert "already" in migrate.add_row(tmp_path, "charter.md", "| Retraining schedule", row)
+    assert charter.read_text().count("Promotion after retraining") == 1
+    assert "by hand" in migrate.add_row(tmp_path, "charter.md", "| Missing", "| Other | x |")

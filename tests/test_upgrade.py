@@ -7,6 +7,8 @@ section must hold for it.
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,18 +44,59 @@ def test_the_model_uses_features() -> None:
 '''
 
 
-def _release_commit(clone: Path, version: str) -> str:
-    found = run(["git", "log", "--format=%H", f"--grep=^Release {version}"], clone).stdout.split()
-    assert found, f"no 'Release {version}' commit in the history"
-    return found[0]
+def _releases() -> dict[str, str]:
+    """Every release in this repository's history: version -> commit, oldest first."""
+    log = subprocess.run(["git", "log", "--reverse", "--format=%H %s", "--grep=^Release "],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+    found = (re.match(r"(\w+) Release (\d+\.\d+\.\d+)\b", line) for line in log.splitlines())
+    return {match[2]: match[1] for match in found if match}
+
+
+RELEASES = _releases()
+
+
+def _tagged_clone(tmp_path: Path) -> Path:
+    """This repository with every release tagged, and this tree as CURRENT."""
+    clone = tmp_path / "groundwork"
+    run(["git", "clone", "--quiet", str(ROOT), str(clone)], tmp_path)
+    for version, commit in RELEASES.items():
+        run(["git", "tag", version, commit], clone)
+    run(["git", "tag", CURRENT, "HEAD"], clone)
+    return clone
+
+
+def test_the_release_history_is_found() -> None:
+    assert list(RELEASES)[:2] == ["0.1.0", "0.2.0"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("release", [v for v in RELEASES if v != PREVIOUS])
+def test_every_other_release_updates_and_stays_green(tmp_path: Path, release: str) -> None:
+    """The deeper checks run from 0.2.0 below; every other release must update green."""
+    clone = _tagged_clone(tmp_path)
+    project = tmp_path / "project"
+    run([sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks",
+         "--vcs-ref", release, str(clone), str(project)], tmp_path)  # fmt: skip
+    run(["git", "init", "--quiet", "--initial-branch=main"], project)
+    features = project / "src/customer_churn/features.py"
+    features.write_text(features.read_text() + "\n\n" + TEAM_LINE)
+    run(["git", "add", "--all"], project)
+    run(
+        ["git", "commit", "--quiet", "--message", f"generated at {release}, with our edit"], project
+    )
+
+    update = run(["make", "template-update", f"VERSION={CURRENT}"], project)
+    assert "Updated cleanly" in update.stdout + update.stderr
+    assert TEAM_LINE in (project / "src/customer_churn/model/features.py").read_text()
+    run(["make", "setup"], project)
+    run(["make", "lint"], project)
+    run(["make", "test"], project)
+    assert "monitoring verdict: ok" in run(["make", "all"], project).stdout
 
 
 @pytest.mark.slow
 def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None:
-    clone = tmp_path / "groundwork"
-    run(["git", "clone", "--quiet", str(ROOT), str(clone)], tmp_path)
-    run(["git", "tag", PREVIOUS, _release_commit(clone, PREVIOUS)], clone)
-    run(["git", "tag", CURRENT, "HEAD"], clone)
+    clone = _tagged_clone(tmp_path)
 
     project = tmp_path / "project"
     run([sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks",
