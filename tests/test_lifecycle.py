@@ -283,27 +283,40 @@ def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path)
     rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
     assert rows["current"] | {"path": ""} == {
         "path": "", "version": NEW, "latest": NEW, "behind": 0, "conformant": True,
-        "failing": [], "error": None, "healthy": True,
+        "failing": [], "problems": [], "error": None, "healthy": True, "why": "",
     }  # fmt: skip
     assert (rows["behind"]["version"], rows["behind"]["behind"]) == (OLD, 1)
     assert rows["behind"]["conformant"] is True and rows["behind"]["healthy"] is False
+    assert rows["behind"]["why"] == f"1 release(s) behind {NEW}"
     assert rows["broken"]["failing"] == ["charter: docs/charter.md: `Threshold` is still TODO"]
+    assert rows["broken"]["problems"] == [
+        {"check": "charter", "problem": "docs/charter.md: `Threshold` is still TODO"}
+    ]
 
     text = run([sys.executable, str(FLEET), str(current), str(behind), str(broken)], ROOT,
                check=False).stdout  # fmt: skip
     assert "1/3 repositories current and conformant" in text
     assert "Threshold` is still TODO" in text
-    assert run([sys.executable, str(FLEET), "nowhere"], ROOT, check=False).returncode == 2
+    assert "1 release(s) behind" in text
 
     # The fleet judges with the template's checker: a replaced one fools nobody.
     (broken / "scripts/conformance.py").write_text("print('conformant')\n")
     corrupt = project(NEW, name="corrupt")
     (corrupt / ".copier-answers.yml").write_text("_commit: [unclosed\n")
-    result = run([sys.executable, str(FLEET), "--json", str(broken), str(corrupt)], ROOT,
-                 check=False)  # fmt: skip
+    # A remote repository (git's file:// transport, cloned shallowly to a cache) and
+    # rows that cannot be read: reported next to the others, never an abort.
+    remote = f"file://{current}"
+    cache = {"GROUNDWORK_FLEET_CACHE": str(current.parent / "fleet-cache")}
+    result = run([sys.executable, str(FLEET), "--json", str(broken), str(corrupt), remote,
+                  "nowhere", "file:///no/such/repo.git"], ROOT, check=False,
+                 env=cache)  # fmt: skip
+    assert result.returncode == 1, result.stderr
     rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
     assert "owned: scripts/conformance.py was edited" in " ".join(rows["broken"]["failing"])
     assert "is not valid YAML" in rows["corrupt"]["error"]
+    assert rows[current.name]["healthy"] is True, rows[current.name]
+    assert rows["nowhere"]["error"] == "not a directory"
+    assert rows["repo.git"]["why"].startswith("error: cannot fetch file:///no/such/repo.git")
 
 
 def test_the_ownership_docs_match_the_code() -> None:
