@@ -146,7 +146,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert _git(repo, "status", "--porcelain") == ""
     standard = run(["make", "template-standard"], repo, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
-    assert "conformant: 7/7 checks pass" in standard.stdout
+    assert "conformant: 8/8 checks pass" in standard.stdout
 
 
 @pytest.mark.slow
@@ -254,6 +254,22 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
                   "a new name"]
     }  # fmt: skip
     (repo / "Makefile.local").unlink()
+    # Answers and user-owned files that no longer agree (an answer changed by an update).
+    _replace(
+        repo / "config/settings.toml", 'problem_type = "binary"', 'problem_type = "regression"'
+    )
+    _replace(repo / "config/contract.yaml", "target: churned", "target: cancelled")
+    assert _conformance(repo) == {
+        "agree": [
+            "[project] problem_type is 'regression' but the answers say 'binary' (problem_type): "
+            "change the answer (scripts/template_update.py -d problem_type=...) or the file to "
+            "match",
+            "config/contract.yaml's target is 'cancelled' but the answers say 'churned' "
+            "(target_column): change the answer (scripts/template_update.py "
+            "-d target_column=...) or the file to match",
+        ]
+    }
+    _git(repo, "checkout", "--", ".")
     # What Renovate's raw `copier update` can leave behind: the standard stops it.
     with (repo / "README.md").open("a") as readme:
         readme.write("<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n")

@@ -11,6 +11,9 @@ Checks (docs/updating.md in the template explains each):
             synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
             workflows were generated for (a changed answer does not reach that file);
+  agree     the answers, config/settings.toml and config/contract.yaml agree: problem
+            type, metric, target, and a [serving] section when the project serves
+            online (an answer changed by an update does not reach user-owned files);
   merged    no update left work behind: no conflict markers, `.rej` files or
             unmerged paths (the same gate as `make template-update`, so an update
             opened by Renovate cannot merge half-resolved);
@@ -258,6 +261,40 @@ def check_promotion(project: Path, answers: dict[str, Any]) -> Check:
     return Check("promotion", not problems, problems)
 
 
+def check_agreement(project: Path, answers: dict[str, Any]) -> Check:
+    change = "change the answer (scripts/template_update.py -d {key}=...) or the file to match"
+    problems = []
+    settings = {name: settings_section(project, name) for name in ("project", "gate", "serving")}
+    pairs = [
+        ("project", "problem_type", "problem_type"),
+        ("gate", "metric", "success_metric"),
+    ]
+    for section, key, answer in pairs:
+        found = settings[section]
+        if isinstance(found, dict) and answer in answers and found.get(key) != answers[answer]:
+            problems.append(
+                f"[{section}] {key} is {found.get(key)!r} but the answers say "
+                f"{answers[answer]!r} ({answer}): " + change.format(key=answer)
+            )
+    if answers.get("serving_mode", "batch") != "batch" and not isinstance(
+        settings["serving"], dict
+    ):
+        problems.append(
+            f"serving_mode is {answers['serving_mode']!r} but config/settings.toml has no "
+            "[serving] section: copy it from a fresh render of the template"
+        )
+    contract = project / "config/contract.yaml"
+    if contract.exists() and "target_column" in answers:
+        target = (yaml.safe_load(contract.read_text()) or {}).get("target")
+        if target != answers["target_column"]:
+            problems.append(
+                f"config/contract.yaml's target is {target!r} but the answers say "
+                f"{answers['target_column']!r} (target_column): "
+                + change.format(key="target_column")
+            )
+    return Check("agree", not problems, problems)
+
+
 def _git(project: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", "-C", str(project), *args], capture_output=True, text=True, check=False
@@ -351,6 +388,7 @@ def run_checks(project: Path) -> list[Check]:
             check_gate(project),
             check_data(project),
             check_promotion(project, answers),
+            check_agreement(project, answers),
             check_merged(project),
             check_owned(project, reference),
         ]
