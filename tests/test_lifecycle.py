@@ -413,3 +413,14 @@ def test_an_answer_change_that_would_delete_team_edits_is_refused(
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert not api.exists() and answers_of(repo)["serving_mode"] == "batch"
     assert "our canary header" in _git(repo, "show", "HEAD:src/customer_churn/serving/api.py")
+
+
+def test_the_answer_change_table_lists_every_question() -> None:
+    """docs/updating.md says, for each question a person is asked, what a change needs."""
+    docs = (ROOT / "docs/updating.md").read_text()
+    table = docs[docs.index("## Changing an answer") : docs.index("## In a generated project")]
+    questions = yaml.safe_load((ROOT / "copier.yml").read_text())
+    asked = [name for name, spec in questions.items()
+             if not name.startswith("_") and spec.get("when") is not False]  # fmt: skip
+    missing = [name for name in asked if f"`{name}`" not in table]
+    assert not missing, f"docs/updating.md does not say what changing {missing} needs"
