@@ -13,6 +13,9 @@ update ("before" stage), so that copier sees the new names:
                                      edits, and imports of moved modules are rewritten
   migrate.py merge-regrouped         after the update ("after" stage): the team's edits
                                      to template modules that moved are merged into them
+  migrate.py upgrading-notes VERSION after the update: print the CHANGELOG's Upgrading
+                                     section of release VERSION (one entry per release,
+                                     so an update across several prints each once)
 
 Each step is idempotent (nothing to do when OLD is absent or NEW exists already) and
 makes no network calls. It edits the answers file as text, so comments and order stay.
@@ -30,6 +33,7 @@ from pathlib import Path
 
 ANSWERS_FILE = ".copier-answers.yml"
 TEMPLATE = Path(__file__).resolve().parent.parent / "template"
+CHANGELOG = TEMPLATE.parent / "CHANGELOG.md"
 
 # 0.3.0 grouped the package by stage: old module -> new module, relative to the package.
 LAYOUT_0_3 = {
@@ -290,12 +294,36 @@ def merge_regrouped(project: Path) -> str:
     return "; ".join(done) if done else "no edits to template modules to carry"
 
 
+def upgrading_section(changelog: str, version: str) -> str | None:
+    """The Upgrading part of `## VERSION` (a dev build reads `## Unreleased`)."""
+    release = re.sub(r"(\.dev\d+|a\d+|b\d+|rc\d+)$", "", version)
+    headings = [release] if release == version else [release, "Unreleased"]
+    for heading in headings:
+        found = re.search(
+            rf"^## {re.escape(heading)}\b.*?^### Upgrading\n(.*?)(?=^##)",
+            changelog,
+            re.MULTILINE | re.DOTALL,
+        )
+        if found:
+            return found.group(1).strip()
+    return None
+
+
+def upgrading_notes(project: Path, version: str) -> str:
+    """What a person must know about release VERSION, printed by the update itself."""
+    section = upgrading_section(CHANGELOG.read_text(), version) if CHANGELOG.exists() else None
+    if section is None:
+        return f"no Upgrading notes for {version} in the template's CHANGELOG.md"
+    return f"Upgrading notes for {version} (CHANGELOG.md):\n\n{section}\n"
+
+
 ACTIONS = {
     "rename-answer": rename_answer,
     "move": move_file,
     "add-row": add_row,
     "regroup-package": regroup_package,
     "merge-regrouped": merge_regrouped,
+    "upgrading-notes": upgrading_notes,
 }
 ARGUMENTS = {
     "rename-answer": "OLD NEW",
@@ -303,6 +331,7 @@ ARGUMENTS = {
     "add-row": "FILE AFTER ROW",
     "regroup-package": "",
     "merge-regrouped": "",
+    "upgrading-notes": "VERSION",
 }
 
 

@@ -113,3 +113,31 @@ def test_add_row_adds_a_missing_row_once_after_its_anchor(tmp_path: Path) -> Non
     assert "already" in migrate.add_row(tmp_path, "charter.md", "| Retraining schedule", row)
     assert charter.read_text().count("Promotion after retraining") == 1
     assert "by hand" in migrate.add_row(tmp_path, "charter.md", "| Missing", "| Other | x |")
+
+
+CHANGELOG = """# Changelog
+
+## Unreleased
+
+### Upgrading
+
+- move your files.
+
+### Added
+
+## 0.2.0
+
+### Upgrading
+
+Nothing to do by hand.
+
+### Added
+
+- things
+"""
+
+
+def test_upgrading_notes_pick_the_release_or_the_unreleased_section() -> None:
+    assert migrate.upgrading_section(CHANGELOG, "0.2.0") == "Nothing to do by hand."
+    assert migrate.upgrading_section(CHANGELOG, "0.3.0.dev0") == "- move your files."
+    assert migrate.upgrading_section(CHANGELOG, "9.9.9") is None

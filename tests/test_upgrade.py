@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from .helpers import ROOT, run
 
@@ -88,6 +89,12 @@ def test_every_other_release_updates_and_stays_green(tmp_path: Path, release: st
     update = run(["make", "template-update", f"VERSION={CURRENT}"], project)
     assert "Updated cleanly" in update.stdout + update.stderr
     assert TEAM_LINE in (project / "src/customer_churn/model/features.py").read_text()
+    # Each release crossed prints its Upgrading notes, oldest first.
+    notes = [f"Upgrading notes for {v}" for v in RELEASES if Version(v) > Version(release)] + [
+        f"Upgrading notes for {CURRENT}"
+    ]
+    positions = [update.stdout.find(note) for note in notes]
+    assert -1 not in positions and positions == sorted(positions), update.stdout
     run(["make", "setup"], project)
     run(["make", "lint"], project)
     run(["make", "test"], project)
@@ -134,6 +141,9 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
         update.stdout
     )
     assert TEAM_GATE_EDIT in (package / "model/gate.py").read_text()
+    # The update prints this release's Upgrading notes from the CHANGELOG.
+    assert f"Upgrading notes for {CURRENT} (CHANGELOG.md):" in update.stdout
+    assert "The package is grouped into subpackages" in update.stdout
 
     # The champion trained before the update still loads and scores.
     evaluated = run(["make", "evaluate"], project)
