@@ -395,6 +395,9 @@ def test_an_answer_change_that_would_delete_team_edits_is_refused(
     assert "src/customer_churn/serving/batch.py" in preview.stdout
     assert "Your edits that would be lost:" in preview.stdout
     assert "src/customer_churn/serving/api.py (deleted by the update)" in preview.stdout
+    # Files that are yours keep their text; the dry run shows how the template's changed.
+    assert "+++ config/settings.toml (the template's new copy)" in preview.stdout
+    assert "-[serving]" in preview.stdout
     assert _git(repo, "status", "--porcelain") == "" and _git(repo, "rev-parse", "HEAD") == head
 
     for change, lost in [

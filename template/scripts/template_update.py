@@ -13,7 +13,8 @@ resolve, run the tests, then commit.
 Usage: uv run --no-project --with 'copier>=9.19' python scripts/template_update.py
            [--vcs-ref REF] [-d question=answer ...] [--dry-run] [--allow-losses]
   --dry-run       rehearse only: print the files the update changes, the diff stat,
-                  what would be left to resolve and what would be lost
+                  what would be left to resolve, what would be lost, and how the
+                  template's copy of files that are yours (never updated) changed
   --allow-losses  proceed although team lines would be lost (they stay in git history)
 Exit status: 0 updated and clean (or dry run), 1 something to resolve, 2 could not
 update, 3 refused: the update would lose team edits.
@@ -22,11 +23,13 @@ update, 3 refused: the update would lose team edits.
 from __future__ import annotations
 
 import argparse
+import difflib
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 # The sibling script knows what is template-owned and how to render the template.
 from conformance import (
@@ -105,6 +108,35 @@ def rehearse(project: Path, command: list[str], folder: Path) -> Path | None:
     return tree
 
 
+def render_target(answers: dict[str, Any], changes: list[str], ref: str | None, dest: Path) -> None:
+    """The template the update goes to, with the answers it will use."""
+    from copier import run_copy
+
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    data.update(change.split("=", 1) for change in changes)
+    run_copy(str(answers["_src_path"]), dest, data=data, vcs_ref=ref, defaults=True,
+             skip_tasks=True, quiet=True)  # fmt: skip
+
+
+def yours_changed_upstream(project: Path, before: Path, after: Path, tree: Path) -> list[str]:
+    """Files the update leaves alone (they are yours) although the template changed them."""
+    notes = []
+    for rendered in sorted(p for p in after.rglob("*") if p.is_file()):
+        name = rendered.relative_to(after).as_posix()
+        previous, ours = before / name, project / name
+        if name == ANSWERS_FILE or not previous.is_file() or not ours.is_file():
+            continue
+        untouched = (tree / name).is_file() and (tree / name).read_bytes() == ours.read_bytes()
+        if untouched and previous.read_bytes() != rendered.read_bytes():
+            diff = difflib.unified_diff(
+                ours.read_text(errors="replace").splitlines(),
+                rendered.read_text(errors="replace").splitlines(), f"{name} (yours)",
+                f"{name} (the template's new copy)", lineterm="", n=1,
+            )  # fmt: skip
+            notes.append("\n".join(list(diff)[:40]))
+    return notes
+
+
 def preview(tree: Path, lost: list[str]) -> None:
     _git("-C", str(tree), "add", "--all")
     changed = _git("-C", str(tree), "diff", "--cached", "--name-status").splitlines()
@@ -154,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
             lost = lost_edits(team_lines(project, reference), tree)
             if args.dry_run:
                 preview(tree, lost)
+                target = Path(folder) / "target"
+                render_target(read_answers(project), args.data, args.vcs_ref, target)
+                notes = yours_changed_upstream(project, reference, target, tree)
+                if notes:
+                    print("\nYours, so the update leaves them alone, but the template changed")
+                    print("its copy; carry over what you want (first 40 lines of each):\n")
+                    print("\n\n".join(notes))
                 return 0
         finally:
             _git(
