@@ -23,7 +23,6 @@ makes no network calls. It edits the answers file as text, so comments and order
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -184,6 +183,12 @@ def _template_test_files() -> set[str]:
     }
 
 
+def _new_place(root: Path, old: str) -> tuple[list[str], Path]:
+    """Where 0.3.0 put the module `old`: its subpackage path and its file."""
+    *parents, leaf = LAYOUT_0_3[old].split(".")
+    return parents, root.joinpath(*parents) / f"{leaf}.py"
+
+
 def _package_name(answers: str) -> str | None:
     # Answers are not rendered into migration commands: read them from the file.
     found = re.search(r"^package_name: *['\"]?(\w+)", answers, re.MULTILINE)
@@ -201,8 +206,7 @@ def regroup_package(project: Path) -> str:
     done = []
     for old in USER_OWNED_0_3:
         source = root / f"{old}.py"
-        *parents, leaf = LAYOUT_0_3[old].split(".")
-        target = root.joinpath(*parents) / f"{leaf}.py"
+        parents, target = _new_place(root, old)
         if not source.exists() or target.exists():
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -231,8 +235,13 @@ def _git_show(project: Path, path: str) -> str | None:
     return shown.stdout if shown.returncode == 0 else None
 
 
-def _render_previous(project: Path, answers_text: str, destination: Path) -> None:
-    """The release the project came from, with its answers: the base of a 3-way merge."""
+def _render_previous(answers_text: str, destination: Path) -> None:
+    """The release the project came from, with its answers: the base of a 3-way merge.
+
+    The same render as the project's scripts/conformance.py, written out here because
+    a migration runs under copier's Python, which need not have what that script
+    imports (tomllib).
+    """
     import yaml
     from copier import run_copy
 
@@ -241,7 +250,7 @@ def _render_previous(project: Path, answers_text: str, destination: Path) -> Non
         str(answers["_src_path"]),
         destination,
         data={key: value for key, value in answers.items() if not key.startswith("_")},
-        vcs_ref=os.environ.get("VERSION_FROM") or str(answers["_commit"]),
+        vcs_ref=str(answers["_commit"]),  # the answers of HEAD: the version updated from
         defaults=True,
         skip_tasks=True,
         quiet=True,
@@ -261,18 +270,17 @@ def merge_regrouped(project: Path) -> str:
     with tempfile.TemporaryDirectory() as folder:
         previous = Path(folder) / "previous"
         try:
-            _render_previous(project, answers_text or "", previous)
+            _render_previous(answers_text or "", previous)
         except Exception as error:  # noqa: BLE001 - any failure: say so, lose nothing
             return (
                 f"could not render the release you came from ({error}); if you edited "
                 f"template modules in src/{package}/, re-apply them from `git diff HEAD`"
             )
-        for old, new in LAYOUT_0_3.items():
+        for old in LAYOUT_0_3:
             relative = f"src/{package}/{old}.py"
             ours = _git_show(project, relative)
             base_file = previous / relative
-            *parents, leaf = new.split(".")
-            target = project / "src" / package / Path(*parents) / f"{leaf}.py"
+            parents, target = _new_place(project / "src" / package, old)
             if old in USER_OWNED_0_3 or ours is None or not base_file.exists():
                 continue
             base = base_file.read_text()

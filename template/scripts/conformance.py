@@ -131,19 +131,29 @@ def source_problem(answers: dict[str, Any]) -> str | None:
     return None
 
 
-def render_reference(answers: dict[str, Any], destination: Path) -> None:
-    """The template at the recorded version, rendered with the recorded answers."""
+def render_template(
+    answers: dict[str, Any], destination: Path, ref: str | None, changes: list[str] | None = None
+) -> None:
+    """The template at `ref` (None: its newest release), rendered with the recorded
+    answers and any `question=value` changes."""
     from copier import run_copy
 
+    data = {k: v for k, v in answers.items() if not k.startswith("_")}
+    data.update(change.split("=", 1) for change in changes or [])
     run_copy(
         str(answers["_src_path"]),
         destination,
-        data={k: v for k, v in answers.items() if not k.startswith("_")},
-        vcs_ref=str(answers["_commit"]),
+        data=data,
+        vcs_ref=ref,
         defaults=True,
         skip_tasks=True,
         quiet=True,
     )
+
+
+def render_reference(answers: dict[str, Any], destination: Path) -> None:
+    """The template at the recorded version, rendered with the recorded answers."""
+    render_template(answers, destination, str(answers["_commit"]))
 
 
 def check_answers(answers: dict[str, Any], reference: Path | None, error: str | None) -> Check:
@@ -295,7 +305,7 @@ def check_agreement(project: Path, answers: dict[str, Any]) -> Check:
     return Check("agree", not problems, problems)
 
 
-def _git(project: Path, *args: str) -> str:
+def git_output(project: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", "-C", str(project), *args], capture_output=True, text=True, check=False
     )
@@ -304,9 +314,9 @@ def _git(project: Path, *args: str) -> str:
 
 def unresolved(project: Path) -> list[str]:
     """Everything an update left for a person to resolve, one line each."""
-    unmerged = _git(project, "diff", "--name-only", "--diff-filter=U").split()
+    unmerged = git_output(project, "diff", "--name-only", "--diff-filter=U").split()
     problems = [f"{path}: unmerged" for path in unmerged]
-    listed = _git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    listed = git_output(project, "ls-files", "--cached", "--others", "--exclude-standard")
     for name in sorted(set(listed.splitlines())):
         path = project / name
         if name.endswith(".rej"):

@@ -29,22 +29,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 # The sibling script knows what is template-owned and how to render the template.
 from conformance import (
     ANSWERS_FILE,
+    git_output,
     is_template_owned,
     read_answers,
     render_reference,
+    render_template,
     source_problem,
     unresolved,
 )
-
-
-def _git(*args: str) -> str:
-    result = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-    return result.stdout
 
 
 def restore_deleted_owned(project: Path) -> list[str]:
@@ -72,7 +68,7 @@ def _text_lines(path: Path) -> list[str]:
 def team_lines(project: Path, reference: Path) -> dict[str, list[str]]:
     """For each tracked file the template generates: the lines the team added to it."""
     added = {}
-    for name in _git("-C", str(project), "ls-files").splitlines():
+    for name in git_output(project, "ls-files").splitlines():
         rendered = reference / name
         if name == ANSWERS_FILE or not rendered.is_file():
             continue  # the team's own files: copier never touches them
@@ -86,7 +82,7 @@ def team_lines(project: Path, reference: Path) -> dict[str, list[str]]:
 
 def lost_edits(added: dict[str, list[str]], result: Path) -> list[str]:
     """Team lines that appear nowhere in the updated tree (a moved line still counts)."""
-    listed = _git("-C", str(result), "ls-files", "--cached", "--others", "--exclude-standard")
+    listed = git_output(result, "ls-files", "--cached", "--others", "--exclude-standard")
     present = {line for name in listed.splitlines() for line in _text_lines(result / name)}
     lost = []
     for name, lines in sorted(added.items()):
@@ -100,22 +96,12 @@ def lost_edits(added: dict[str, list[str]], result: Path) -> list[str]:
 def rehearse(project: Path, command: list[str], folder: Path) -> Path | None:
     """The update applied to a throwaway worktree of HEAD; None if copier failed."""
     tree = folder / "rehearsal"
-    _git("-C", str(project), "worktree", "add", "--quiet", "--detach", str(tree), "HEAD")
+    git_output(project, "worktree", "add", "--quiet", "--detach", str(tree), "HEAD")
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         print(done.stdout + done.stderr, file=sys.stderr)
         return None
     return tree
-
-
-def render_target(answers: dict[str, Any], changes: list[str], ref: str | None, dest: Path) -> None:
-    """The template the update goes to, with the answers it will use."""
-    from copier import run_copy
-
-    data = {key: value for key, value in answers.items() if not key.startswith("_")}
-    data.update(change.split("=", 1) for change in changes)
-    run_copy(str(answers["_src_path"]), dest, data=data, vcs_ref=ref, defaults=True,
-             skip_tasks=True, quiet=True)  # fmt: skip
 
 
 def yours_changed_upstream(project: Path, before: Path, after: Path, tree: Path) -> list[str]:
@@ -138,11 +124,11 @@ def yours_changed_upstream(project: Path, before: Path, after: Path, tree: Path)
 
 
 def preview(tree: Path, lost: list[str]) -> None:
-    _git("-C", str(tree), "add", "--all")
-    changed = _git("-C", str(tree), "diff", "--cached", "--name-status").splitlines()
+    git_output(tree, "add", "--all")
+    changed = git_output(tree, "diff", "--cached", "--name-status").splitlines()
     print(f"\nThe update would change {len(changed)} file(s):")
     print("\n".join(f"  {line}" for line in changed) or "  (none)")
-    print(_git("-C", str(tree), "diff", "--cached", "--stat").rstrip())
+    print(git_output(tree, "diff", "--cached", "--stat").rstrip())
     left = unresolved(tree)
     print("\nLeft to resolve:" if left else "\nNothing left to resolve.")
     print("\n".join(f"  - {line}" for line in left))
@@ -158,13 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--allow-losses", action="store_true", help="proceed despite losses")
     args = parser.parse_args(argv)
     project = Path.cwd()
-    if _git("status", "--porcelain").strip():
+    if git_output(project, "status", "--porcelain").strip():
         print(
             "error: commit or stash your changes first: the update must start clean",
             file=sys.stderr,
         )
         return 2
-    problem = source_problem(read_answers(project))
+    answers = read_answers(project)
+    problem = source_problem(answers)
     if problem:
         print(f"error: cannot update: {problem}", file=sys.stderr)
         return 2
@@ -177,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     print("$ copier update", " ".join(command[4:]), flush=True)
     with tempfile.TemporaryDirectory() as folder:
         reference = Path(folder) / "reference"
-        render_reference(read_answers(project), reference)
+        render_reference(answers, reference)
         try:
             tree = rehearse(project, command, Path(folder))
             if tree is None:
@@ -187,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 preview(tree, lost)
                 target = Path(folder) / "target"
-                render_target(read_answers(project), args.data, args.vcs_ref, target)
+                render_template(answers, target, args.vcs_ref, args.data)
                 notes = yours_changed_upstream(project, reference, target, tree)
                 if notes:
                     print("\nYours, so the update leaves them alone, but the template changed")
@@ -195,9 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                     print("\n\n".join(notes))
                 return 0
         finally:
-            _git(
-                "-C", str(project), "worktree", "remove", "--force", str(Path(folder) / "rehearsal")
-            )
+            git_output(project, "worktree", "remove", "--force", str(Path(folder) / "rehearsal"))
     if lost and not args.allow_losses:
         print("\nRefused: the update would lose lines you added. Nothing was changed.")
         print("\n".join(f"  - {line}" for line in lost))
@@ -218,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"  - {problem}")
         return 1
-    changed = _git("status", "--porcelain").strip()
+    changed = git_output(project, "status", "--porcelain").strip()
     print("\nUpdated cleanly." if changed else "\nAlready up to date: nothing changed.")
     if changed:
         print("Review `git diff`, run `make lint test`, then commit.")
