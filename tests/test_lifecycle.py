@@ -15,12 +15,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .helpers import ROOT, answers_of, load_script, run
+from .helpers import ROOT, answers_of, load_script, render, run
 
 OLD, NEW = "0.1.0", "0.2.0"
 OWNED_MARKER = "# 0.2.0: a template-owned change"
 USER_MARKER = "0.2.0: a change to a user-owned file"
+SHARED_MARKER = "# 0.2.0: a change to a shared module"
 FLEET = ROOT / "tools" / "fleet.py"
+CHANGELOG = f"""# Changelog
+
+## {NEW}
+
+The synthetic release.
+
+### Upgrading
+
+- Run `make data` again: the sample gained a column.
+
+## {OLD}
+
+The first release.
+"""
 
 
 def _git(folder: Path, *args: str) -> str:
@@ -47,6 +62,10 @@ def _release_two(template: Path) -> None:
         charter.write(f"\n{USER_MARKER}\n")
     with (jinja / "src/{{package_name}}/model/features.py").open("a") as features:
         features.write(f"# {USER_MARKER}\n")
+    with (jinja / "src/{{package_name}}/model/train.py").open("a") as train:
+        train.write("\n\n" + SHARED_MARKER + "\n")  # formatted, as a release is
+    (jinja / "docs/groundwork-changelog.md").unlink()  # a copy of the real one
+    (jinja / "docs/groundwork-changelog.md").write_text(CHANGELOG)
     (jinja / "docs/operations").mkdir()
     (jinja / "docs/runbook.md.jinja").rename(jinja / "docs/operations/runbook.md.jinja")
     for path in [template / "copier.yml", *jinja.rglob("*")]:
@@ -124,8 +143,17 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     behind = run(["make", "template-standard"], repo, check=False)
     assert behind.returncode != 0 and "a newer template release exists" in behind.stderr
 
+    preview = _update(repo, "DRY_RUN=1")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert f"Template releases after {OLD}, up to {NEW}:" in preview.stdout
+    assert f"## {NEW}\n\nThe synthetic release." in preview.stdout
+    assert "The first release." not in preview.stdout  # already had it
+    assert _git(repo, "status", "--porcelain") == ""
+
     result = _update(repo)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Upgrading to {NEW}:\n- Run `make data` again" in result.stdout
+    assert SHARED_MARKER in (repo / f"src/{package}/model/train.py").read_text()
     features = (repo / f"src/{package}/model/features.py").read_text()
     assert "the team's feature idea" in features and USER_MARKER not in features
     charter = (repo / "docs/charter.md").read_text()
@@ -261,15 +289,23 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
     _replace(repo / "config/contract.yaml", "target: churned", "target: cancelled")
     assert _conformance(repo) == {
         "agree": [
-            "[project] problem_type is 'regression' but the answers say 'binary' (problem_type): "
-            "change the answer (scripts/template_update.py -d problem_type=...) or the file to "
+            "config/settings.toml [project] problem_type is 'regression' but the answers "
+            "say 'binary' (problem_type): "
+            'change the answer (make template-update SET="problem_type=...") or the file to '
             "match",
             "config/contract.yaml's target is 'cancelled' but the answers say 'churned' "
-            "(target_column): change the answer (scripts/template_update.py "
-            "-d target_column=...) or the file to match",
+            '(target_column): change the answer (make template-update SET="target_column=...") '
+            "or the file to match",
         ]
     }
     _git(repo, "checkout", "--", ".")
+    # A package renamed by hand: later updates would miss it.
+    package = answers_of(repo)["package_name"]
+    (repo / "src" / package).rename(repo / "src" / "renamed_by_hand")
+    agree = _conformance(repo)["agree"]
+    assert agree[0].startswith(f"src/{package}/ is missing but the answers say package_name")
+    assert "make rename-package NEW=<name>" in agree[0]
+    (repo / "src" / "renamed_by_hand").rename(repo / "src" / package)
     # What Renovate's raw `copier update` can leave behind: the standard stops it.
     with (repo / "README.md").open("a") as readme:
         readme.write("<<<<<<< before updating\nours\n=======\ntheirs\n>>>>>>> after updating\n")
@@ -427,3 +463,154 @@ def test_the_answer_change_table_lists_every_question() -> None:
              if not name.startswith("_") and spec.get("when") is not False]  # fmt: skip
     missing = [name for name in asked if f"`{name}`" not in table]
     assert not missing, f"docs/updating.md does not say what changing {missing} needs"
+
+
+def _make_green(repo: Path) -> None:
+    """The project's own path and tests pass: the answer change left it consistent."""
+    for target in (["setup", "all"], ["test"]):
+        done = run(["make", *target], repo, check=False, timeout=1500)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_a_package_rename_keeps_edits_and_later_updates_reach_it(
+    project: Callable[..., Path],
+) -> None:
+    repo = project()
+    old, new = "customer_churn", "churn_core"
+    # A team edit away from the next release's change (both at the end would overlap).
+    _replace(repo / f"src/{old}/model/train.py", '"""Training:', '"""Ours. Training:')
+    (repo / f"src/{old}/uplift.py").write_text(f"from {old}.model import train\n\nSTEP = train\n")
+    (repo / "tests/test_uplift.py").write_text(
+        f"from {old}.uplift import STEP\n\n\ndef test_step() -> None:\n    assert STEP\n"
+    )
+    _commit(repo, "team edits")
+
+    # An update cannot rename the package: it says which command does.
+    refused = _update(repo, f"SET=package_name={new}")
+    assert "template-update: status 3, refused, nothing changed" in refused.stderr
+    assert "make rename-package NEW=<name>" in refused.stdout
+    assert _git(repo, "status", "--porcelain") == ""
+
+    renamed = run(["make", "rename-package", f"NEW={new}"], repo, check=False)
+    assert renamed.returncode == 0, renamed.stdout + renamed.stderr
+    assert not (repo / f"src/{old}").exists()
+    assert "Ours. Training:" in (repo / f"src/{new}/model/train.py").read_text()
+    assert f"from {new}.model import train" in (repo / f"src/{new}/uplift.py").read_text()
+    assert f"from {new}.uplift import STEP" in (repo / "tests/test_uplift.py").read_text()
+    assert answers_of(repo)["package_name"] == new
+    tracked = _git(repo, "ls-files")
+    assert f"src/{old}/" not in tracked
+    leftover = [
+        line for line in tracked.splitlines() if old in (repo / line).read_text(errors="ignore")
+    ]
+    assert leftover == [], f"the old name is still in {leftover}"
+    _commit(repo, "rename the package")
+
+    # The next release's change to src/ reaches the renamed package, edits kept.
+    result = _update(repo)
+    assert result.returncode == 0, result.stdout + result.stderr
+    train = (repo / f"src/{new}/model/train.py").read_text()
+    assert SHARED_MARKER in train and "Ours. Training:" in train
+    assert not (repo / f"src/{old}").exists()
+    _commit(repo, "template 0.2.0")
+    assert _conformance(repo) == {}
+    # Lint and type check follow every import; the team's test and the training test run.
+    checked = run(["make", "setup", "lint"], repo, check=False, timeout=1500)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    tests = ["uv", "run", "pytest", "-q", "tests/test_uplift.py", "tests/test_training.py"]
+    tested = run(tests, repo, check=False, timeout=1500)
+    assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_serving_batch_to_both_completes_the_team_files(project: Callable[..., Path]) -> None:
+    repo = project()
+    with (repo / "config/settings.toml").open("a") as settings:
+        settings.write("# our note on the monitoring window\n")
+    with (repo / "docs/runbook.md").open("a") as runbook:
+        runbook.write("\nCall Dana before any rollback.\n")
+    _commit(repo, "team edits")
+
+    result = _update(repo, f"VERSION={OLD}", "SET=serving_mode=both")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "config/settings.toml: added [serving] from the template" in result.stdout
+    assert "monitoring/alerts.yml: added customer_churn-service" in result.stdout
+    settings = (repo / "config/settings.toml").read_text()
+    assert "# our note on the monitoring window" in settings and "\n[serving]\n" in settings
+    runbook = (repo / "docs/runbook.md").read_text()
+    assert "Call Dana" in runbook and "### LatencyAboveBudget" in runbook
+    assert (repo / "src/customer_churn/serving/api.py").exists()
+    _commit(repo, "serve online too")
+    assert _conformance(repo) == {}
+    _make_green(repo)
+
+
+@pytest.mark.slow
+def test_a_problem_type_change_is_refused_with_the_list_then_applies(
+    project: Callable[..., Path],
+) -> None:
+    repo = project()
+    head = _git(repo, "rev-parse", "HEAD")
+    refused = _update(repo, f"VERSION={OLD}", "SET=problem_type=regression")
+    assert "template-update: status 3, refused" in refused.stderr, refused.stdout
+    assert "Refused: after this update, files that are yours would disagree" in refused.stdout
+    for problem in [
+        "config/settings.toml [project] problem_type is 'binary' but the answers say 'regression'",
+        "config/settings.toml [gate] metric is 'roc_auc'",
+        "config/contract.yaml's target 'churned' (dtype 'int', allowed [0, 1]) does not fit "
+        "problem_type 'regression'",
+    ]:
+        assert problem in refused.stdout, problem
+    assert _git(repo, "status", "--porcelain") == "" and _git(repo, "rev-parse", "HEAD") == head
+
+    # The team makes the edits the list asks for, in its own files, and runs it again.
+    settings = repo / "config/settings.toml"
+    _replace(settings, 'problem_type = "binary"', 'problem_type = "regression"')
+    _replace(settings, 'metric = "roc_auc"', 'metric = "rmse"')
+    _replace(settings, 'direction = "maximize"', 'direction = "minimize"')
+    _replace(settings, "threshold = 0.75", "threshold = 20000.0")
+    _replace(settings, "baseline_margin = 0.05", "baseline_margin = 100.0")
+    charter = repo / "docs/charter.md"
+    _replace(charter, "`roc_auc` (higher is better)", "`rmse` (lower is better)")
+    _replace(charter, "| Threshold | `0.75` |", "| Threshold | `20000.0` |")
+    _replace(charter, "| Margin over baseline | `0.05` |", "| Margin over baseline | `100.0` |")
+    _replace(repo / "config/contract.yaml", "    dtype: int\n    allowed: [0, 1]\n",
+             "    dtype: float\n    min: 0\n    max: 100000\n")  # fmt: skip
+    _commit(repo, "a regression problem")
+    applied = _update(
+        repo,
+        f"VERSION={OLD}",
+        "SET=problem_type=regression success_metric=rmse success_threshold=20000.0",
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert answers_of(repo)["problem_type"] == "regression"
+    _commit(repo, "template: regression")
+    assert _conformance(repo) == {}
+    _make_green(repo)
+
+
+def test_the_changelog_ships_and_the_update_reads_its_releases(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Projects carry the template's changelog; the update script picks the releases
+    between two versions from it and their Upgrading notes."""
+    project = render(tmp_path / "p")
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert (project / "docs/groundwork-changelog.md").read_text() == changelog
+    monkeypatch.syspath_prepend(str(ROOT / "template/scripts"))
+    update = load_script(ROOT / "template/scripts/template_update.py")
+    headings = {
+        (old, new): [part.splitlines()[0] for part in update.changelog_between(changelog, old, new)]
+        for old, new in [("0.1.0", "0.2.0"), ("0.1.0", "0.2.0-4-g1a2b3c4"), ("0.2.0", "0.2.0"),
+                         ("1a2b3c4", "5d6e7f8"), ("0.2.0", "0.3.0.dev0")]
+    }  # fmt: skip
+    assert headings == {
+        ("0.1.0", "0.2.0"): ["## 0.2.0"],
+        ("0.1.0", "0.2.0-4-g1a2b3c4"): ["## Unreleased", "## 0.2.0"],
+        ("0.2.0", "0.2.0"): [],
+        ("1a2b3c4", "5d6e7f8"): ["## Unreleased"],
+        ("0.2.0", "0.3.0.dev0"): ["## Unreleased"],
+    }
+    notes = update.upgrading_notes(update.changelog_between(changelog, "0.1.0", "0.2.0")[0])
+    assert notes.startswith("Upgrading to 0.2.0:\nNothing to do by hand.")

@@ -34,6 +34,9 @@ def test_readme_generate_command_runs_end_to_end(tmp_path: Path) -> None:
     project = tmp_path / "my-ml-project"
     assert "quality gate passed: version 1 is champion" in output
     assert (project / "data/predictions/predictions.parquet").exists()
-    assert (project / ".git").exists(), "the trusted task should have created a repository"
+    # No --trust: `make setup` made the repository and its first commit.
+    assert "--trust" not in generate
+    log = run(["git", "log", "--format=%s"], project).stdout.splitlines()
+    assert log == ["Initial commit from the groundwork template"]
     # The recorded source is absolute, so the lifecycle commands can find it again.
     assert answers_of(project)["_src_path"] == str(checkout)

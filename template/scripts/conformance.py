@@ -11,9 +11,10 @@ Checks (docs/updating.md in the template explains each):
             synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
             workflows were generated for (a changed answer does not reach that file);
-  agree     the answers, config/settings.toml and config/contract.yaml agree: problem
-            type, metric, target, and a [serving] section when the project serves
-            online (an answer changed by an update does not reach user-owned files);
+  agree     the answers, the package, config/settings.toml and config/contract.yaml
+            agree: package folder, problem type, metric, target, registry backend, and a
+            [serving] section when the project serves online (an answer changed by an
+            update does not reach user-owned files);
   merged    no update left work behind: no conflict markers, `.rej` files or
             unmerged paths (the same gate as `make template-update`, so an update
             opened by Renovate cannot merge half-resolved);
@@ -54,8 +55,11 @@ TEMPLATE_OWNED = [
     ".github/workflows/*.yml",
     ".gitlab-ci.yml",
     "renovate.json",
+    "docs/groundwork-changelog.md",
     "scripts/conformance.py",
+    "scripts/first_commit.py",
     "scripts/propose_model.sh",
+    "scripts/rename_package.py",
     "scripts/template_update.py",
     # The required tests: the gate's rules and training's refusal to promote a failure.
     "tests/test_gate.py",
@@ -271,20 +275,43 @@ def check_promotion(project: Path, answers: dict[str, Any]) -> Check:
     return Check("promotion", not problems, problems)
 
 
+def target_unfit(spec: dict[str, Any], problem_type: str) -> str | None:
+    """Why a contract's target column cannot be the target of `problem_type`, or None."""
+    dtype, allowed = spec.get("dtype"), spec.get("allowed") or []
+    if problem_type == "regression" and (dtype not in ("int", "float") or allowed):
+        return "a regression target is a number: dtype int or float, no allowed list"
+    if problem_type == "binary" and dtype != "bool" and len(allowed) != 2:
+        return "a binary target is dtype bool or has exactly two allowed values"
+    if problem_type == "multiclass" and len(allowed) < 3:
+        return "a multiclass target lists its three or more classes under allowed"
+    return None
+
+
 def check_agreement(project: Path, answers: dict[str, Any]) -> Check:
-    change = "change the answer (scripts/template_update.py -d {key}=...) or the file to match"
+    change = 'change the answer (make template-update SET="{key}=...") or the file to match'
     problems = []
-    settings = {name: settings_section(project, name) for name in ("project", "gate", "serving")}
-    pairs = [
-        ("project", "problem_type", "problem_type"),
-        ("gate", "metric", "success_metric"),
-    ]
-    for section, key, answer in pairs:
+    package = answers.get("package_name")
+    if package and not (project / "src" / str(package) / "__init__.py").is_file():
+        problems.append(
+            f"src/{package}/ is missing but the answers say package_name {package!r}: later "
+            "updates would bring their changes to a package that is not there. Move it back "
+            "and rename with `make rename-package NEW=<name>`, which moves your files and "
+            "the answer together"
+        )
+    sections = ("project", "gate", "serving", "registry")
+    settings = {name: settings_section(project, name) for name in sections}
+    tracking = answers.get("tracking")
+    expected = {
+        ("project", "problem_type"): ("problem_type", answers.get("problem_type")),
+        ("gate", "metric"): ("success_metric", answers.get("success_metric")),
+        ("registry", "backend"): ("tracking", {"mlflow": "mlflow", "none": "local"}.get(tracking)),
+    }
+    for (section, key), (answer, wanted) in expected.items():
         found = settings[section]
-        if isinstance(found, dict) and answer in answers and found.get(key) != answers[answer]:
+        if isinstance(found, dict) and wanted is not None and found.get(key) != wanted:
             problems.append(
-                f"[{section}] {key} is {found.get(key)!r} but the answers say "
-                f"{answers[answer]!r} ({answer}): " + change.format(key=answer)
+                f"config/settings.toml [{section}] {key} is {found.get(key)!r} but the answers "
+                f"say {answers[answer]!r} ({answer}): " + change.format(key=answer)
             )
     if answers.get("serving_mode", "batch") != "batch" and not isinstance(
         settings["serving"], dict
@@ -295,7 +322,16 @@ def check_agreement(project: Path, answers: dict[str, Any]) -> Check:
         )
     contract = project / "config/contract.yaml"
     if contract.exists() and "target_column" in answers:
-        target = (yaml.safe_load(contract.read_text()) or {}).get("target")
+        parsed = yaml.safe_load(contract.read_text()) or {}
+        target = parsed.get("target")
+        spec = (parsed.get("columns") or {}).get(target) or {}
+        unfit = target_unfit(spec, str(answers.get("problem_type"))) if spec else None
+        if unfit:
+            problems.append(
+                f"config/contract.yaml's target {target!r} (dtype {spec.get('dtype')!r}, "
+                f"allowed {spec.get('allowed')}) does not fit problem_type "
+                f"{answers.get('problem_type')!r}: {unfit}"
+            )
         if target != answers["target_column"]:
             problems.append(
                 f"config/contract.yaml's target is {target!r} but the answers say "

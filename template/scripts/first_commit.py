@@ -1,13 +1,14 @@
-"""Copier task: make a freshly generated project a git repository with a first commit.
+"""`make setup`, first step: make a new project a git repository with a first commit.
 
-A convenience only: the project is complete without it (`copier copy --skip-tasks`).
-`copier update` needs the project under git, hence the first commit. The task is
-idempotent (an existing repository is left alone), makes no network calls, and
-copier.yml runs it on copy only, never on update.
+`copier update` needs the project under git, hence the first commit of the files as
+generated. This used to be a Copier task; tasks make Copier demand `--trust` on every
+later update (Renovate's too), so it runs here instead. Idempotent (an existing
+repository is left alone), no network calls.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,12 @@ def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def has_identity(folder: Path) -> bool:
-    return all(_git(folder, "config", key).stdout.strip() for key in ("user.name", "user.email"))
+    """A committer name and email, from git's config or its environment variables."""
+    configured = all(
+        _git(folder, "config", key).stdout.strip() for key in ("user.name", "user.email")
+    )
+    from_environment = all(os.environ.get(f"GIT_COMMITTER_{key}") for key in ("NAME", "EMAIL"))
+    return configured or from_environment
 
 
 def init_repository(folder: Path) -> str:
@@ -46,7 +52,7 @@ def init_repository(folder: Path) -> str:
 
 def main(argv: list[str]) -> int:
     folder = Path(argv[1]) if len(argv) > 1 else Path.cwd()
-    print(f"groundwork: {init_repository(folder)}")
+    print(f"setup: {init_repository(folder)}")
     return 0
 
 
