@@ -229,6 +229,24 @@ def test_a_deleted_template_owned_file_fails_the_standard(project: Callable[...,
     assert _conformance(repo) == {"owned": [".dockerignore was deleted"]}
 
 
+@pytest.mark.slow
+def test_ci_judges_by_the_releases_checker_not_the_repositorys(
+    project: Callable[..., Path],
+) -> None:
+    """A replaced scripts/conformance.py that always says "conformant" fools nobody:
+    `make template-standard` (the CI job) renders the recorded release's checker."""
+    repo = project(NEW)
+    (repo / "scripts/conformance.py").write_text(
+        "import sys\n\nprint('conformant: 8/8 checks pass')\nsys.exit(0)\n"
+    )
+    _replace(repo / "config/settings.toml", 'direction = "maximize"', 'direction = "minimize"')
+    _commit(repo, "a friendlier checker")
+    standard = run(["make", "template-standard"], repo, check=False)
+    assert standard.returncode != 0
+    assert "scripts/conformance.py was edited" in standard.stdout
+    assert "direction must be maximize" in standard.stdout
+
+
 def _conformance(repo: Path) -> dict[str, list[str]]:
     result = run([sys.executable, "scripts/conformance.py", "--json"], repo, check=False)
     report = json.loads(result.stdout)
