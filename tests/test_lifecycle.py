@@ -618,17 +618,17 @@ def test_the_changelog_ships_and_the_update_reads_its_releases(
     assert (project / "docs/groundwork-changelog.md").read_text() == changelog
     monkeypatch.syspath_prepend(str(ROOT / "template/scripts"))
     update = load_script(ROOT / "template/scripts/template_update.py")
-    headings = {
-        (old, new): [part.splitlines()[0] for part in update.changelog_between(changelog, old, new)]
-        for old, new in [("0.1.0", "0.2.0"), ("0.1.0", "0.2.0-4-g1a2b3c4"), ("0.2.0", "0.2.0"),
-                         ("1a2b3c4", "5d6e7f8"), ("0.2.0", "0.3.0.dev0")]
-    }  # fmt: skip
-    assert headings == {
+    history = "# Changelog\n\n## Unreleased\n\nNext.\n\n## 0.3.0\n\nC.\n\n## 0.2.0\n\nB.\n"
+    cases = {
         ("0.1.0", "0.2.0"): ["## 0.2.0"],
-        ("0.1.0", "0.2.0-4-g1a2b3c4"): ["## Unreleased", "## 0.2.0"],
-        ("0.2.0", "0.2.0"): [],
+        ("0.1.0", "0.3.0"): ["## 0.3.0", "## 0.2.0"],
+        ("0.2.0", "0.3.0-4-g1a2b3c4"): ["## Unreleased", "## 0.3.0"],
+        ("0.3.0", "0.3.0"): [],
         ("1a2b3c4", "5d6e7f8"): ["## Unreleased"],
-        ("0.2.0", "0.3.0.dev0"): ["## Unreleased"],
+        ("0.2.0", "0.4.0.dev0"): ["## Unreleased", "## 0.3.0"],
     }
+    for (old, new), expected in cases.items():
+        found = [part.splitlines()[0] for part in update.changelog_between(history, old, new)]
+        assert found == expected, (old, new)
     notes = update.upgrading_notes(update.changelog_between(changelog, "0.1.0", "0.2.0")[0])
     assert notes.startswith("Upgrading to 0.2.0:\nNothing to do by hand.")
