@@ -90,6 +90,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         "docs/runbook.md", "monitoring/alerts.yml", "monitoring/dashboard.json",
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
         "scripts/conformance.py", "scripts/template_update.py", "renovate.json",
+        "scripts/first_commit.py", "scripts/rename_package.py", "docs/groundwork-changelog.md",
         *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
         *(["scripts/propose_model.sh"] if reviewed else []),
         *(f"src/{package}/{m}.py" for m in modules),
