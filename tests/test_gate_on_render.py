@@ -1,4 +1,4 @@
-"""An unreachable threshold refuses to promote anything.
+"""The gate on a rendered project: an unreachable threshold, and the team's own rule.
 
 The synthetic sample is generated to clear the threshold answered at generation, so
 the threshold is raised afterwards, as a stricter review of the charter would.
@@ -6,6 +6,7 @@ the threshold is raised afterwards, as a stricter review of the charter would.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,51 @@ def test_unreachable_threshold_fails_make_train_and_leaves_no_champion(tmp_path:
     assert "no champion model in the registry" in champion.stderr
     assert not (project / "models/registry/versions").exists()
     assert "No model has been trained yet" in (project / "docs/model_card.md").read_text()
+
+
+FROZEN_MODEL_RULE = '''"""Our rule: last quarter's model, frozen (a scorecard the team trusts)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from customer_churn.config import get_settings
+from customer_churn.registry import load_champion, open_registry
+
+
+def team_rule(rows: pd.DataFrame) -> pd.Series | None:
+    """Last quarter's model, frozen."""
+    model, _ = load_champion(open_registry(get_settings().registry))
+    return pd.Series(model.predict_proba(rows)[:, 1], index=rows.index)
+'''
+
+
+@pytest.mark.slow
+def test_the_teams_rule_is_measured_and_a_model_that_does_not_beat_it_is_blocked(
+    tmp_path: Path,
+) -> None:
+    project = render(tmp_path / "project", tracking="none")
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data"], project)
+    first = run(["make", "train"], project)
+    assert "the team's rule (model/rule.py) is not written yet" in first.stderr
+    assert "team's rule: not written yet" in (project / "reports/evaluation.md").read_text()
+
+    # The team writes its rule: the model it already runs. Retraining the same model
+    # beats the prior by far but not the rule, so the gate blocks it and says why.
+    (project / "src/customer_churn/model/rule.py").write_text(FROZEN_MODEL_RULE)
+    blocked = run(["make", "train"], project, check=False)
+    assert blocked.returncode != 0, blocked.stdout + blocked.stderr
+    report = json.loads((project / "reports/evaluation.json").read_text())
+    evaluation = report["evaluation"]
+    assert evaluation["rule_name"] == "Last quarter's model, frozen"
+    assert evaluation["rule"] == evaluation["model"] > evaluation["baseline"] + 0.05
+    failed = [check for check in report["gate"]["checks"] if not check["passed"]]
+    assert [check["name"] for check in failed] == ["team_rule"]
+    assert (
+        f"roc_auc = {evaluation['model']:.4f} must beat the team's rule (Last quarter's model, "
+        f"frozen) {evaluation['rule']:.4f} by 0.0500; the margin is 0.0000"
+    ) in blocked.stderr
+    markdown = (project / "reports/evaluation.md").read_text()
+    assert f"| team's rule: Last quarter's model, frozen | {evaluation['rule']:.4f} |" in markdown
+    assert "team's rule |" in markdown  # the slices show the rule beside the model

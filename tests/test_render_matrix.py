@@ -61,7 +61,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules = ["__init__", "cli", "config",
                "data/__init__", "data/contract", "data/sources", "data/draft_contract",
                "data/fetch", "data/loading", "data/sample", "data/synthetic",
-               "model/__init__", "model/estimators", "model/evaluate", "model/features",
+               "model/__init__", "model/baselines", "model/estimators", "model/evaluate",
+               "model/features", "model/rule",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
                "registry/__init__", "registry/base", "registry/exported_registry",
                "registry/lineage", "registry/promotion",
@@ -74,7 +75,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules += ["serving/batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
-             "test_alert_rules", "test_promotion", "test_bad_data"]  # fmt: skip
+             "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])

@@ -14,9 +14,11 @@ from ..data.contract import Contract
 from ..data.loading import load_validated
 from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
+from .baselines import RuleModel
 from .estimators import build_baseline
 from .metrics import score, slice_scores
 from .report import write_reports
+from .rule import team_rule
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,29 @@ def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -
 
 
 def assess(
-    settings: Settings, model: Pipeline, baseline: Pipeline, split: Split, positive: Any = 1
+    settings: Settings,
+    model: Pipeline,
+    baseline: Pipeline,
+    split: Split,
+    positive: Any = 1,
+    rule: RuleModel | None = None,
 ) -> dict[str, Any]:
-    """Metric of the model and the baseline on the holdout, and per sensitive slice."""
+    """Metric of the model, the trivial baseline and the team's rule on the holdout,
+    and of the model and the rule per sensitive slice."""
     metric = settings.gate.metric
+    attributes = settings.data.sensitive_attributes
+    rule_result: dict[str, Any] = {"rule_name": None, "rule": None, "rule_slices": {}}
+    if rule is not None:
+        rule_result["rule_name"] = rule.name
+        if rule.written(split.holdout_x):
+            holdout_x, holdout_y = split.holdout_x, split.holdout_y
+            rule_score = score(metric, rule, holdout_x, holdout_y, positive)
+            rule_result["rule"] = round(rule_score, 6)
+            rule_result["rule_slices"] = slice_scores(
+                metric, rule, holdout_x, holdout_y, attributes, positive
+            )
     return {
+        **rule_result,
         "metric": metric,
         "direction": settings.gate.direction,
         "model": round(score(metric, model, split.holdout_x, split.holdout_y, positive), 6),
@@ -58,7 +78,7 @@ def assess(
             model,
             split.holdout_x,
             split.holdout_y,
-            settings.data.sensitive_attributes,
+            attributes,
             positive,
         ),
     }
@@ -73,7 +93,8 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
     baseline = build_baseline(
         settings.project.problem_type, contract, settings.data.personal_data
     ).fit(split.train_x, split.train_y)
-    result = assess(settings, model, baseline, split, contract.positive_label)
+    rule = RuleModel(team_rule, baseline, contract.positive_label)
+    result = assess(settings, model, baseline, split, contract.positive_label, rule)
     report = {
         "model_version": version,
         "evaluation": result,

@@ -36,9 +36,23 @@ def _better_by(policy: GateSettings, value: float, reference: float) -> float:
     return value - reference if policy.direction == "maximize" else reference - value
 
 
+@dataclass(frozen=True)
+class RuleScore:
+    """The team's rule today (model/rule.py), measured on the same holdout."""
+
+    name: str
+    value: float
+
+
 def evaluate_gate(
-    policy: GateSettings, candidate: float, baseline: float, champion: float | None
+    policy: GateSettings,
+    candidate: float,
+    baseline: float,
+    champion: float | None,
+    rule: RuleScore | None = None,
 ) -> GateResult:
+    """Threshold, the trivial baseline (prior or mean), the team's rule when written,
+    and the champion: every check must pass."""
     metric = policy.metric
     word = "at least" if policy.direction == "maximize" else "at most"
     meets = _better_by(policy, candidate, policy.threshold) >= 0
@@ -54,10 +68,20 @@ def evaluate_gate(
         GateCheck(
             "baseline",
             margin >= policy.baseline_margin,
-            f"{metric} = {candidate:.4f} must beat the baseline {baseline:.4f} by "
+            f"{metric} = {candidate:.4f} must beat the trivial baseline {baseline:.4f} by "
             f"{policy.baseline_margin:.4f}; the margin is {margin:.4f}",
         )
     )
+    if rule is not None:
+        beat = _better_by(policy, candidate, rule.value)
+        checks.append(
+            GateCheck(
+                "team_rule",
+                beat >= policy.baseline_margin,
+                f"{metric} = {candidate:.4f} must beat the team's rule ({rule.name}) "
+                f"{rule.value:.4f} by {policy.baseline_margin:.4f}; the margin is {beat:.4f}",
+            )
+        )
     if champion is not None:
         regression = -_better_by(policy, candidate, champion)
         checks.append(

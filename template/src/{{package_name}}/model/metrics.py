@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
-from sklearn.pipeline import Pipeline
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 NEEDS_SCORES = {"roc_auc", "average_precision"}
 
 
-def positive_column(model: Pipeline, positive: Any) -> int:
+class Predictor(Protocol):
+    """A fitted pipeline, or the team's rule (baselines.RuleModel)."""
+
+    @property
+    def classes_(self) -> Any: ...
+
+    def predict(self, rows: pd.DataFrame) -> Any: ...
+
+    def predict_proba(self, rows: pd.DataFrame) -> Any: ...
+
+
+def positive_column(model: Predictor, positive: Any) -> int:
     """Which predict_proba column is the positive class (the last one when unknown)."""
     classes = list(model.classes_)
     return classes.index(positive) if positive in classes else len(classes) - 1
 
 
 def score(
-    metric: str, model: Pipeline, features: pd.DataFrame, target: pd.Series, positive: Any = 1
+    metric: str, model: Predictor, features: pd.DataFrame, target: pd.Series, positive: Any = 1
 ) -> float:
     """The value of `metric` for `model` on a labelled frame."""
     if metric in NEEDS_SCORES:
@@ -57,7 +67,7 @@ def score_predictions(
 
 def slice_scores(
     metric: str,
-    model: Pipeline,
+    model: Predictor,
     features: pd.DataFrame,
     target: pd.Series,
     attributes: list[str],

@@ -23,9 +23,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"| {metric} ({evaluation['direction']}) | value |",
         "| --- | --- |",
         f"| model | {evaluation['model']:.4f} |",
-        f"| baseline | {evaluation['baseline']:.4f} |",
+        f"| trivial baseline (prior or mean) | {evaluation['baseline']:.4f} |",
+        _rule_row(evaluation),
         f"| threshold | {thresholds['threshold']:.4f} |",
-        f"| required margin over baseline | {thresholds['baseline_margin']:.4f} |",
+        f"| required margin over the baselines | {thresholds['baseline_margin']:.4f} |",
         "",
         f"Holdout rows: {evaluation['holdout_rows']}",
         "",
@@ -36,17 +37,34 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"Quality gate: **{verdict}**", ""]
         lines += [f"- {'ok' if c['passed'] else 'FAIL'}: {c['message']}" for c in gate["checks"]]
         lines.append("")
+    rule_slices = evaluation.get("rule_slices") or {}
     for attribute, groups in evaluation["slices"].items():
-        lines += [f"Slices by `{attribute}`:", "", f"| {attribute} | rows | {metric} |"]
-        lines.append("| --- | --- | --- |")
+        rule_groups = rule_slices.get(attribute, {})
+        extra = " team's rule |" if rule_groups else ""
+        lines += [f"Slices by `{attribute}`:", "", f"| {attribute} | rows | {metric} |{extra}"]
+        lines.append("| --- | --- | --- |" + (" --- |" if rule_groups else ""))
         for group, values in groups.items():
-            value = values[metric]
-            shown = "undefined" if value is None else f"{value:.4f}"
-            lines.append(f"| {group} | {values['rows']} | {shown} |")
+            cells = [_shown(values[metric])]
+            if rule_groups:
+                cells.append(_shown(rule_groups.get(group, {}).get(metric)))
+            lines.append(f"| {group} | {values['rows']} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["Lineage:", ""]
     lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _shown(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
+
+
+def _rule_row(evaluation: dict[str, Any]) -> str:
+    """The team's rule beside the model; a rule not yet written says so."""
+    name = evaluation.get("rule_name") or "the team's rule"
+    value = evaluation.get("rule")
+    if value is None:
+        return "| team's rule: not written yet (model/rule.py) | - |"
+    return f"| team's rule: {name} | {value:.4f} |"
 
 
 def write_reports(settings: Settings, report: dict[str, Any], *, update_model_card: bool) -> None:

@@ -17,11 +17,13 @@ from ..data.loading import load_validated
 from ..data.sources import describe_source
 from ..registry import lineage, open_registry
 from ..registry.promotion import write_proposal
+from .baselines import RuleModel
 from .estimators import build_baseline, build_candidate
 from .evaluate import assess, split_holdout
-from .gate import GateResult, evaluate_gate
+from .gate import GateResult, RuleScore, evaluate_gate
 from .metrics import score
 from .report import write_reports
+from .rule import team_rule
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ def train(settings: Settings) -> TrainingOutcome:
     candidate.fit(split.train_x, split.train_y)
 
     logger.info("[3/5] evaluating on %d holdout rows", len(split.holdout_y))
-    evaluation = assess(settings, candidate, baseline, split, contract.positive_label)
+    rule = RuleModel(team_rule, baseline, contract.positive_label)
+    evaluation = assess(settings, candidate, baseline, split, contract.positive_label, rule)
     registry = open_registry(settings.registry)
     champion_version = registry.champion_version()
     champion_score = None
@@ -72,12 +75,20 @@ def train(settings: Settings) -> TrainingOutcome:
     evaluation["champion"] = champion_score
 
     logger.info("[4/5] applying the quality gate")
-    gate = evaluate_gate(settings.gate, evaluation["model"], evaluation["baseline"], champion_score)
+    measured = evaluation["rule"]
+    rule_score = None if measured is None else RuleScore(evaluation["rule_name"], measured)
+    if rule_score is None:
+        logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
+    gate = evaluate_gate(
+        settings.gate, evaluation["model"], evaluation["baseline"], champion_score, rule_score
+    )
     data_lineage = lineage.collect(frame, describe_source(settings.data))
     metrics = {
         "holdout_" + settings.gate.metric: evaluation["model"],
         "baseline_" + settings.gate.metric: evaluation["baseline"],
     }
+    if measured is not None:
+        metrics["rule_" + settings.gate.metric] = measured
     params = {"estimator": type(candidate[-1]).__name__, "seed": settings.project.seed}
 
     automatic = settings.registry.promotion == "automatic"
