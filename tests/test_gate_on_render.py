@@ -86,3 +86,33 @@ def test_the_teams_rule_is_measured_and_a_model_that_does_not_beat_it_is_blocked
     markdown = (project / "reports/evaluation.md").read_text()
     assert f"| team's rule: Last quarter's model, frozen | {evaluation['rule']:.4f} |" in markdown
     assert "team's rule |" in markdown  # the slices show the rule beside the model
+
+
+@pytest.mark.slow
+def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
+    """Recall rewards flagging every case: the default guardrails for recall stop it."""
+    project = render(tmp_path / "project", tracking="none", success_metric="recall")
+    settings = (project / "config/settings.toml").read_text()
+    assert "precision_min = 0.3\npositive_rate_max = 0.5\n" in settings
+    estimators = project / "src/customer_churn/model/estimators.py"
+    source = estimators.read_text()
+    flag_everyone = 'DummyClassifier(strategy="constant", constant=1)'
+    estimators.write_text(
+        source.replace("LogisticRegression(max_iter=1000, random_state=seed)", flag_everyone)
+    )
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data"], project)
+    blocked = run(["make", "train"], project, check=False)
+    assert blocked.returncode != 0
+    assert "recall: model 1.0000" in blocked.stdout
+    assert (
+        "quality gate FAILED: guardrail: positive_rate = 1.0000 must be at most 0.5000"
+        in blocked.stderr
+    )
+    report = json.loads((project / "reports/evaluation.json").read_text())
+    failed = {check["name"] for check in report["gate"]["checks"] if not check["passed"]}
+    assert failed and all(name.startswith("guardrail_") for name in failed)
+    assert (
+        "| guardrail: positive_rate ≤ 0.5000 | 1.0000 |"
+        in (project / "reports/evaluation.md").read_text()
+    )

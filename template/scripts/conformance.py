@@ -5,8 +5,8 @@ Checks (docs/updating.md in the template explains each):
             pass the questionnaire's validators (the template renders with them);
   charter   the required charter fields are filled in (no TODO);
   gate      config/settings.toml configures the quality gate completely, with the
-            charter's metric, the direction that metric has, and a threshold inside
-            the metric's range that a trivial model cannot pass;
+            charter's metric, the direction that metric has, a threshold inside the
+            metric's range that a trivial model cannot pass, and well-formed guardrails;
   data      [data] sample in config/settings.toml says whether the project runs on the
             synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
@@ -80,6 +80,9 @@ REQUIRED_CHARTER_FIELDS = [
     "| Data engineer |",
 ]
 GATE_NUMBERS = ["threshold", "baseline_margin", "champion_tolerance"]
+GUARDRAIL = re.compile(
+    r"^(precision|recall|positive_rate|accuracy|f1|f1_macro|r2|rmse|mae)_(min|max)$"
+)
 LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 # (lowest, highest) a threshold may take; the lowest is what a trivial model reaches
 # (a random ranking has ROC AUC 0.5, the mean has R² 0), so it is excluded.
@@ -237,7 +240,16 @@ def check_gate(project: Path) -> Check:
                     f"[gate] threshold {value} is outside ({lowest}, {highest}] for {metric}: "
                     "a trivial model would pass it, or no model could"
                 )
-    extra = sorted(set(gate) - {"metric", "direction", *GATE_NUMBERS})
+    guardrails = gate.get("guardrails", {})
+    if not isinstance(guardrails, dict):
+        problems.append("[gate.guardrails] must be a table of <metric>_min / <metric>_max")
+        guardrails = {}
+    for name, limit in guardrails.items():
+        if not GUARDRAIL.match(name):
+            problems.append(f"[gate.guardrails] {name!r} is not <metric>_min or <metric>_max")
+        elif not isinstance(limit, int | float) or isinstance(limit, bool):
+            problems.append(f"[gate.guardrails] {name} must be a number")
+    extra = sorted(set(gate) - {"metric", "direction", "guardrails", *GATE_NUMBERS})
     if extra:
         problems.append(f"[gate] has unknown keys {extra}: the gate has no switches")
     return Check("gate", not problems, problems)

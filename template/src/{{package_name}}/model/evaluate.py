@@ -16,7 +16,7 @@ from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
-from .metrics import score, slice_scores
+from .metrics import guardrail_values, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
 
@@ -73,6 +73,14 @@ def assess(
         "model": round(score(metric, model, split.holdout_x, split.holdout_y, positive), 6),
         "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
+        "guardrails": guardrail_values(
+            settings.gate.guardrails,
+            settings.project.problem_type,
+            model,
+            split.holdout_x,
+            split.holdout_y,
+            positive,
+        ),
         "slices": slice_scores(
             metric,
             model,

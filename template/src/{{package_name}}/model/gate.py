@@ -6,6 +6,7 @@ config/settings.toml [gate], in a reviewed pull request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import GateSettings
@@ -44,15 +45,31 @@ class RuleScore:
     value: float
 
 
+@dataclass(frozen=True)
+class Guardrail:
+    """A [gate.guardrails] limit and the value the candidate reaches."""
+
+    name: str
+    metric: str
+    bound: str  # "min" or "max"
+    limit: float
+    value: float
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.limit if self.bound == "min" else self.value <= self.limit
+
+
 def evaluate_gate(
     policy: GateSettings,
     candidate: float,
     baseline: float,
     champion: float | None,
     rule: RuleScore | None = None,
+    guardrails: Sequence[Guardrail] = (),
 ) -> GateResult:
     """Threshold, the trivial baseline (prior or mean), the team's rule when written,
-    and the champion: every check must pass."""
+    the guardrails and the champion: every check must pass."""
     metric = policy.metric
     word = "at least" if policy.direction == "maximize" else "at most"
     meets = _better_by(policy, candidate, policy.threshold) >= 0
@@ -80,6 +97,16 @@ def evaluate_gate(
                 beat >= policy.baseline_margin,
                 f"{metric} = {candidate:.4f} must beat the team's rule ({rule.name}) "
                 f"{rule.value:.4f} by {policy.baseline_margin:.4f}; the margin is {beat:.4f}",
+            )
+        )
+    for guardrail in guardrails:
+        bound = "at least" if guardrail.bound == "min" else "at most"
+        checks.append(
+            GateCheck(
+                f"guardrail_{guardrail.name}",
+                guardrail.passed,
+                f"guardrail: {guardrail.metric} = {guardrail.value:.4f} must be {bound} "
+                f"{guardrail.limit:.4f}",
             )
         )
     if champion is not None:

@@ -1,4 +1,4 @@
-"""The success metric and per-slice evaluation."""
+"""The success metric, guardrail metrics and per-slice evaluation."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
+
+from ..config import GUARDRAIL_METRICS
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 NEEDS_SCORES = {"roc_auc", "average_precision"}
@@ -55,6 +57,9 @@ def score_predictions(
     functions: dict[str, Any] = {
         "f1": lambda y, p: skm.f1_score(y, p, pos_label=positive, zero_division=0),
         "recall": lambda y, p: skm.recall_score(y, p, pos_label=positive, zero_division=0),
+        "precision": lambda y, p: skm.precision_score(y, p, pos_label=positive, zero_division=0),
+        # The share of positive decisions: 1.0 is a model that flags every case.
+        "positive_rate": lambda y, p: float(np.mean(np.asarray(p) == positive)),
         "accuracy": skm.accuracy_score,
         "f1_macro": lambda y, p: skm.f1_score(y, p, average="macro", zero_division=0),
         "rmse": skm.root_mean_squared_error,
@@ -63,6 +68,39 @@ def score_predictions(
         "r2": skm.r2_score,
     }
     return float(functions[metric](target, predicted))
+
+
+def guardrail_values(
+    guardrails: dict[str, float],
+    problem_type: str,
+    model: Predictor,
+    features: pd.DataFrame,
+    target: pd.Series,
+    positive: Any = 1,
+) -> list[dict[str, Any]]:
+    """Each [gate.guardrails] limit with the value the model reaches on the holdout."""
+    if not guardrails:
+        return []
+    predicted = model.predict(features)
+    values = []
+    for name, limit in guardrails.items():
+        metric, _, bound = name.rpartition("_")
+        if metric not in GUARDRAIL_METRICS[problem_type]:
+            raise ValueError(
+                f"[gate.guardrails] {name}: {metric} is not measured for a {problem_type} "
+                f"problem; use one of: {', '.join(GUARDRAIL_METRICS[problem_type])}"
+            )
+        value = score_predictions(metric, target, predicted, None, positive)
+        values.append(
+            {
+                "name": name,
+                "metric": metric,
+                "bound": bound,
+                "limit": limit,
+                "value": round(value, 6),
+            }
+        )
+    return values
 
 
 def slice_scores(

@@ -27,6 +27,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         _rule_row(evaluation),
         f"| threshold | {thresholds['threshold']:.4f} |",
         f"| required margin over the baselines | {thresholds['baseline_margin']:.4f} |",
+        *(
+            f"| guardrail: {g['metric']} {'≥' if g['bound'] == 'min' else '≤'} "
+            f"{g['limit']:.4f} | {g['value']:.4f} |"
+            for g in evaluation.get("guardrails", [])
+        ),
         "",
         f"Holdout rows: {evaluation['holdout_rows']}",
         "",

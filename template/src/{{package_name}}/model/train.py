@@ -20,7 +20,7 @@ from ..registry.promotion import write_proposal
 from .baselines import RuleModel
 from .estimators import build_baseline, build_candidate
 from .evaluate import assess, split_holdout
-from .gate import GateResult, RuleScore, evaluate_gate
+from .gate import GateResult, Guardrail, RuleScore, evaluate_gate
 from .metrics import score
 from .report import write_reports
 from .rule import team_rule
@@ -79,8 +79,14 @@ def train(settings: Settings) -> TrainingOutcome:
     rule_score = None if measured is None else RuleScore(evaluation["rule_name"], measured)
     if rule_score is None:
         logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
+    guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
     gate = evaluate_gate(
-        settings.gate, evaluation["model"], evaluation["baseline"], champion_score, rule_score
+        settings.gate,
+        evaluation["model"],
+        evaluation["baseline"],
+        champion_score,
+        rule_score,
+        guardrails,
     )
     data_lineage = lineage.collect(frame, describe_source(settings.data))
     metrics = {
