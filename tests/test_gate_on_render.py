@@ -116,3 +116,60 @@ def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
         "| guardrail: positive_rate ≤ 0.5000 | 1.0000 |"
         in (project / "reports/evaluation.md").read_text()
     )
+
+
+FEATURES_OF_THE_CHAMPION = """
+from customer_churn.config import get_settings
+from customer_churn.registry import load_champion, open_registry
+model, _ = load_champion(open_registry(get_settings().registry))
+steps = model[0].transformers_
+print(sorted(c for name, _, cols in steps if name != "remainder" for c in cols))
+"""
+
+
+@pytest.mark.slow
+def test_slices_gate_the_model_and_sensitive_attributes_are_not_inputs(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", tracking="none")
+    run(["uv", "sync", "--quiet"], project)
+    run(["make", "data"], project)
+    run(["make", "train"], project)
+    inputs = run(["uv", "run", "python", "-c", FEATURES_OF_THE_CHAMPION], project).stdout
+    assert "gender" not in inputs and "tenure_months" in inputs  # a slice, not an input
+    slices = json.loads((project / "reports/evaluation.json").read_text())["evaluation"]
+    overall, groups = slices["model"], slices["slices"]["gender"]
+    assert all(values["judged"] and values["interval"] for values in groups.values())
+    worst = min(groups, key=lambda group: groups[group]["roc_auc"])
+
+    # A threshold the model clears overall but its worst slice does not: blocked, named.
+    threshold = round((overall + groups[worst]["roc_auc"]) / 2, 4)
+    stricter = {"CUSTOMER_CHURN_GATE__THRESHOLD": str(threshold),
+                "CUSTOMER_CHURN_GATE__SLICE_TOLERANCE": "0"}  # fmt: skip
+    blocked = run(["make", "train"], project, check=False, env=stricter)
+    assert blocked.returncode != 0
+    assert f"quality gate FAILED: slice gender={worst} ({groups[worst]['rows']} rows)" in (
+        blocked.stderr
+    )
+    failed = [line for line in blocked.stderr.splitlines() if "quality gate FAILED" in line]
+    assert failed and all("FAILED: slice gender=" in line for line in failed)
+
+    # Slices smaller than slice_min_rows are reported as too small, never judged.
+    smaller = {"CUSTOMER_CHURN_GATE__SLICE_MIN_ROWS": "1000"}
+    passed = run(["make", "train"], project, env=smaller)
+    assert f"slice gender={worst}: too small to judge" in passed.stderr
+    report = (project / "reports/evaluation.md").read_text()
+    assert report.count("| too small to judge |") == len(groups)
+    assert "slice gender=" not in report.split("Slices by")[0]  # no gate check for them
+
+    # A sensitive attribute the model may use, when the team says so.
+    allowed = {"CUSTOMER_CHURN_DATA__SENSITIVE_FEATURES": '["gender"]',
+               "CUSTOMER_CHURN_GATE__CHAMPION_TOLERANCE": "1"}  # fmt: skip
+    run(["make", "train"], project, env=allowed)
+    inputs = run(["uv", "run", "python", "-c", FEATURES_OF_THE_CHAMPION], project, env=allowed)
+    assert "gender" in inputs.stdout
+
+    # An attribute with a value per person cannot be a slice: refused with the reason.
+    refused = {"CUSTOMER_CHURN_DATA__SENSITIVE_ATTRIBUTES": '["email"]'}
+    result = run(["make", "train"], project, check=False, env=refused)
+    assert result.returncode != 0
+    assert "sensitive attribute 'email' has" in result.stderr
+    assert "too many to judge slice by slice" in result.stderr

@@ -80,6 +80,7 @@ REQUIRED_CHARTER_FIELDS = [
     "| Data engineer |",
 ]
 GATE_NUMBERS = ["threshold", "baseline_margin", "champion_tolerance"]
+SLICE_NUMBERS = ["slice_min_rows", "slice_tolerance"]  # optional: added in 0.4.0
 GUARDRAIL = re.compile(
     r"^(precision|recall|positive_rate|accuracy|f1|f1_macro|r2|rmse|mae)_(min|max)$"
 )
@@ -249,7 +250,12 @@ def check_gate(project: Path) -> Check:
             problems.append(f"[gate.guardrails] {name!r} is not <metric>_min or <metric>_max")
         elif not isinstance(limit, int | float) or isinstance(limit, bool):
             problems.append(f"[gate.guardrails] {name} must be a number")
-    extra = sorted(set(gate) - {"metric", "direction", "guardrails", *GATE_NUMBERS})
+    for key in SLICE_NUMBERS:
+        value = gate.get(key, 0)
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            problems.append(f"[gate] {key} must be a number, not negative")
+    known = {"metric", "direction", "guardrails", *GATE_NUMBERS, *SLICE_NUMBERS}
+    extra = sorted(set(gate) - known)
     if extra:
         problems.append(f"[gate] has unknown keys {extra}: the gate has no switches")
     return Check("gate", not problems, problems)

@@ -62,7 +62,7 @@ def project_frame(settings: Settings, contract: Contract, rows: int, seed: int) 
         seed,
         settings.project.problem_type,
         settings.gate,
-        settings.data.personal_data,
+        settings.data.not_features,
     )
 
 

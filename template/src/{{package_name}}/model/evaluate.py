@@ -56,6 +56,7 @@ def assess(
     and of the model and the rule per sensitive slice."""
     metric = settings.gate.metric
     attributes = settings.data.sensitive_attributes
+    min_rows, seed = settings.gate.slice_min_rows, settings.project.seed
     rule_result: dict[str, Any] = {"rule_name": None, "rule": None, "rule_slices": {}}
     if rule is not None:
         rule_result["rule_name"] = rule.name
@@ -64,7 +65,7 @@ def assess(
             rule_score = score(metric, rule, holdout_x, holdout_y, positive)
             rule_result["rule"] = round(rule_score, 6)
             rule_result["rule_slices"] = slice_scores(
-                metric, rule, holdout_x, holdout_y, attributes, positive
+                metric, rule, holdout_x, holdout_y, attributes, positive, min_rows, seed
             )
     return {
         **rule_result,
@@ -88,6 +89,8 @@ def assess(
             split.holdout_y,
             attributes,
             positive,
+            min_rows,
+            seed,
         ),
     }
 
@@ -99,7 +102,7 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
     registry = open_registry(settings.registry)
     model, version = load_champion(registry)
     baseline = build_baseline(
-        settings.project.problem_type, contract, settings.data.personal_data
+        settings.project.problem_type, contract, settings.data.not_features
     ).fit(split.train_x, split.train_y)
     rule = RuleModel(team_rule, baseline, contract.positive_label)
     result = assess(settings, model, baseline, split, contract.positive_label, rule)

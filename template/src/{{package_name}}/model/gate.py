@@ -60,6 +60,17 @@ class Guardrail:
         return self.value >= self.limit if self.bound == "min" else self.value <= self.limit
 
 
+@dataclass(frozen=True)
+class SliceScore:
+    """The candidate's metric on one slice large enough to judge, with its interval."""
+
+    attribute: str
+    group: str
+    rows: int
+    value: float
+    interval: tuple[float, float] | None = None
+
+
 def evaluate_gate(
     policy: GateSettings,
     candidate: float,
@@ -67,9 +78,11 @@ def evaluate_gate(
     champion: float | None,
     rule: RuleScore | None = None,
     guardrails: Sequence[Guardrail] = (),
+    slices: Sequence[SliceScore] = (),
 ) -> GateResult:
     """Threshold, the trivial baseline (prior or mean), the team's rule when written,
-    the guardrails and the champion: every check must pass."""
+    the guardrails, every slice large enough to judge, and the champion: every check
+    must pass."""
     metric = policy.metric
     word = "at least" if policy.direction == "maximize" else "at most"
     meets = _better_by(policy, candidate, policy.threshold) >= 0
@@ -107,6 +120,24 @@ def evaluate_gate(
                 guardrail.passed,
                 f"guardrail: {guardrail.metric} = {guardrail.value:.4f} must be {bound} "
                 f"{guardrail.limit:.4f}",
+            )
+        )
+    sign = -1 if policy.direction == "maximize" else 1
+    required = policy.threshold + sign * policy.slice_tolerance
+    loosened = "minus" if policy.direction == "maximize" else "plus"
+    for part in slices:
+        interval = (
+            f" (95% interval {part.interval[0]:.4f} to {part.interval[1]:.4f})"
+            if part.interval
+            else ""
+        )
+        checks.append(
+            GateCheck(
+                f"slice_{part.attribute}={part.group}",
+                _better_by(policy, part.value, required) >= 0,
+                f"slice {part.attribute}={part.group} ({part.rows} rows): {metric} = "
+                f"{part.value:.4f}{interval} must be {word} {required:.4f} (the threshold "
+                f"{loosened} the slice tolerance {policy.slice_tolerance:.4f})",
             )
         )
     if champion is not None:

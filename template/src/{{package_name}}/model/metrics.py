@@ -12,6 +12,12 @@ from ..config import GUARDRAIL_METRICS
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 NEEDS_SCORES = {"roc_auc", "average_precision"}
+# Slices: numbers with more distinct values than this are binned into quartiles; an
+# attribute with more slices than MAX_SLICES is refused (it would identify people).
+NUMERIC_AS_CATEGORY = 10
+NUMERIC_BINS = 4
+MAX_SLICES = 20
+BOOTSTRAP_RESAMPLES = 200
 
 
 class Predictor(Protocol):
@@ -103,6 +109,44 @@ def guardrail_values(
     return values
 
 
+def slice_labels(values: pd.Series, attribute: str) -> pd.Series:
+    """The slice of each row: a category as it is, a number in its quartile bin."""
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > NUMERIC_AS_CATEGORY:
+        binned = pd.qcut(values, q=NUMERIC_BINS, duplicates="drop")
+        return binned.astype(str).where(values.notna(), "missing")
+    labels = values.astype(str).where(values.notna(), "missing")
+    if labels.nunique() > MAX_SLICES:
+        raise ValueError(
+            f"sensitive attribute '{attribute}' has {labels.nunique()} distinct values: too "
+            f"many to judge slice by slice (at most {MAX_SLICES}). Name a grouping column "
+            "instead (an age band, a region), in [data] sensitive_attributes"
+        )
+    return labels
+
+
+def _interval(
+    metric: str, target: np.ndarray, predicted: Any, scores: Any, positive: Any, seed: int
+) -> tuple[float, float] | None:
+    """A 95% bootstrap interval of the metric on these rows (None when undefined)."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        pick = rng.integers(0, len(target), len(target))
+        value = score_predictions(
+            metric,
+            target[pick],
+            None if predicted is None else predicted[pick],
+            None if scores is None else scores[pick],
+            positive,
+        )
+        if not np.isnan(value):
+            values.append(value)
+    if len(values) < BOOTSTRAP_RESAMPLES // 2:
+        return None
+    low, high = np.percentile(values, [2.5, 97.5])
+    return round(float(low), 6), round(float(high), 6)
+
+
 def slice_scores(
     metric: str,
     model: Predictor,
@@ -110,16 +154,39 @@ def slice_scores(
     target: pd.Series,
     attributes: list[str],
     positive: Any = 1,
+    min_rows: int = 0,
+    seed: int = 0,
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """For each sensitive attribute, the metric and row count in every group."""
+    """For each sensitive attribute and each of its slices: rows, the metric, a 95%
+    bootstrap interval, and whether the slice is large enough to judge (`min_rows`).
+    Slices are labelled by category or number bin, never by a raw free-text value."""
+    if metric in NEEDS_SCORES:
+        predicted = None
+        scores = model.predict_proba(features)[:, positive_column(model, positive)]
+    else:
+        predicted, scores = np.asarray(model.predict(features)), None
+    outcomes = target.to_numpy()
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for attribute in attributes:
+        labels = slice_labels(features[attribute], attribute).to_numpy()
         groups: dict[str, dict[str, Any]] = {}
-        for value, index in features.groupby(attribute, dropna=False).groups.items():
-            value_score = score(metric, model, features.loc[index], target.loc[index], positive)
-            groups[str(value)] = {
-                "rows": len(index),
-                metric: None if np.isnan(value_score) else round(value_score, 6),
+        for label in sorted(set(labels)):
+            rows = np.flatnonzero(labels == label)
+            part_predicted = None if predicted is None else predicted[rows]
+            part_scores = None if scores is None else scores[rows]
+            value = score_predictions(metric, outcomes[rows], part_predicted, part_scores, positive)
+            defined = not np.isnan(value)
+            judged = defined and len(rows) >= min_rows
+            interval = (
+                _interval(metric, outcomes[rows], part_predicted, part_scores, positive, seed)
+                if judged
+                else None
+            )
+            groups[str(label)] = {
+                "rows": len(rows),
+                metric: round(value, 6) if defined else None,
+                "interval": list(interval) if interval else None,
+                "judged": judged,
             }
         result[attribute] = groups
     return result

@@ -44,19 +44,37 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append("")
     rule_slices = evaluation.get("rule_slices") or {}
     for attribute, groups in evaluation["slices"].items():
-        rule_groups = rule_slices.get(attribute, {})
-        extra = " team's rule |" if rule_groups else ""
-        lines += [f"Slices by `{attribute}`:", "", f"| {attribute} | rows | {metric} |{extra}"]
-        lines.append("| --- | --- | --- |" + (" --- |" if rule_groups else ""))
-        for group, values in groups.items():
-            cells = [_shown(values[metric])]
-            if rule_groups:
-                cells.append(_shown(rule_groups.get(group, {}).get(metric)))
-            lines.append(f"| {group} | {values['rows']} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _slice_table(attribute, groups, rule_slices.get(attribute, {}), metric)
     lines += ["Lineage:", ""]
     lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _slice_table(
+    attribute: str, groups: dict[str, Any], rule_groups: dict[str, Any], metric: str
+) -> list[str]:
+    """One attribute's slices: the model with its 95% interval, the team's rule, and
+    whether the gate judged the slice or found it too small."""
+    extra = " team's rule |" if rule_groups else ""
+    lines = [f"Slices by `{attribute}`:", "", f"| {attribute} | rows | {metric} | 95% interval |"
+             f"{extra} verdict |", "| --- | --- | --- | --- |" + (" --- |" if rule_groups else "")
+             + " --- |"]  # fmt: skip
+    judged = []
+    for group, values in groups.items():
+        interval = values.get("interval")
+        cells = [
+            _shown(values[metric]),
+            f"{interval[0]:.4f} to {interval[1]:.4f}" if interval else "-",
+        ]
+        if rule_groups:
+            cells.append(_shown(rule_groups.get(group, {}).get(metric)))
+        cells.append("judged" if values.get("judged") else "too small to judge")
+        lines.append(f"| {group} | {values['rows']} | " + " | ".join(cells) + " |")
+        if values.get("judged"):
+            judged.append(values[metric])
+    if len(judged) > 1:
+        lines += ["", f"Largest gap between judged slices: {max(judged) - min(judged):.4f}"]
+    return [*lines, ""]
 
 
 def _shown(value: float | None) -> str:

@@ -20,7 +20,7 @@ from ..registry.promotion import write_proposal
 from .baselines import RuleModel
 from .estimators import build_baseline, build_candidate
 from .evaluate import assess, split_holdout
-from .gate import GateResult, Guardrail, RuleScore, evaluate_gate
+from .gate import GateResult, Guardrail, RuleScore, SliceScore, evaluate_gate
 from .metrics import score
 from .report import write_reports
 from .rule import team_rule
@@ -38,14 +38,14 @@ class TrainingOutcome:
 
 def train(settings: Settings) -> TrainingOutcome:
     problem_type = settings.project.problem_type
-    personal = settings.data.personal_data
+    hidden = settings.data.not_features  # personal data, sensitive attributes
     logger.info("[1/5] loading data and checking the contract")
     contract, frame = load_validated(settings)
     split = split_holdout(frame, contract, settings)
 
     logger.info("[2/5] fitting baseline and candidate on %d rows", len(split.train_y))
-    baseline = build_baseline(problem_type, contract, personal).fit(split.train_x, split.train_y)
-    candidate = build_candidate(problem_type, contract, personal, settings.project.seed)
+    baseline = build_baseline(problem_type, contract, hidden).fit(split.train_x, split.train_y)
+    candidate = build_candidate(problem_type, contract, hidden, settings.project.seed)
     candidate.fit(split.train_x, split.train_y)
 
     logger.info("[3/5] evaluating on %d holdout rows", len(split.holdout_y))
@@ -80,6 +80,21 @@ def train(settings: Settings) -> TrainingOutcome:
     if rule_score is None:
         logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
     guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
+    slices = []
+    for attribute, groups in evaluation["slices"].items():
+        for group, values in groups.items():
+            if values["judged"]:
+                interval = tuple(values["interval"]) if values["interval"] else None
+                value = values[settings.gate.metric]
+                slices.append(SliceScore(attribute, group, values["rows"], value, interval))
+            else:
+                logger.warning(
+                    "slice %s=%s: too small to judge (%d holdout rows, fewer than %d)",
+                    attribute,
+                    group,
+                    values["rows"],
+                    settings.gate.slice_min_rows,
+                )
     gate = evaluate_gate(
         settings.gate,
         evaluation["model"],
@@ -87,6 +102,7 @@ def train(settings: Settings) -> TrainingOutcome:
         champion_score,
         rule_score,
         guardrails,
+        slices,
     )
     data_lineage = lineage.collect(frame, describe_source(settings.data))
     metrics = {
