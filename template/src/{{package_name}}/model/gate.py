@@ -123,7 +123,7 @@ def evaluate_gate(
             )
         )
     sign = -1 if policy.direction == "maximize" else 1
-    required = policy.threshold + sign * policy.slice_tolerance
+    required = policy.threshold + sign * policy.slice_allowance
     loosened = "minus" if policy.direction == "maximize" else "plus"
     for part in slices:
         interval = (
@@ -137,7 +137,7 @@ def evaluate_gate(
                 _better_by(policy, part.value, required) >= 0,
                 f"slice {part.attribute}={part.group} ({part.rows} rows): {metric} = "
                 f"{part.value:.4f}{interval} must be {word} {required:.4f} (the threshold "
-                f"{loosened} the slice tolerance {policy.slice_tolerance:.4f})",
+                f"{loosened} the slice tolerance {policy.slice_allowance:.4f})",
             )
         )
     if champion is not None:
