@@ -27,12 +27,45 @@ class Split:
     train_y: pd.Series
     holdout_x: pd.DataFrame
     holdout_y: pd.Series
+    # How the holdout was chosen, for the report: "random ..." or "time ...".
+    method: str = "random"
+
+
+def time_column(contract: Contract, settings: Settings) -> str | None:
+    """The column a time-based split orders by: [data] time_column, else the
+    contract's first date column; None when the split is random."""
+    if settings.data.split == "random":
+        return None
+    if settings.data.time_column:
+        if settings.data.time_column not in contract.columns:
+            raise ValueError(
+                f"[data] time_column {settings.data.time_column!r} is not a contract column"
+            )
+        return settings.data.time_column
+    dates = [name for name, spec in contract.columns.items() if spec.dtype == "date"]
+    if not dates and settings.data.split == "time":
+        raise ValueError("[data] split = 'time' needs a date column in the contract or time_column")
+    return dates[0] if dates else None
 
 
 def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -> Split:
-    """A seeded split; stratified for classification so every class is in the holdout."""
+    """The most recent rows when the data has a time column, so the evaluation never
+    learns from the future; otherwise a seeded split, stratified for classification."""
     features = frame.drop(columns=[contract.target])
     target = frame[contract.target]
+    column = time_column(contract, settings)
+    if column is not None:
+        order = pd.to_datetime(frame[column]).sort_values(kind="stable").index
+        cut = len(order) - max(1, round(len(order) * settings.data.holdout_fraction))
+        train, holdout = order[:cut], order[cut:]
+        start = pd.to_datetime(frame.loc[holdout, column]).min()
+        return Split(
+            features.loc[train],
+            target.loc[train],
+            features.loc[holdout],
+            target.loc[holdout],
+            f"time: the most recent {len(holdout)} rows by {column}, from {start.date()}",
+        )
     stratify = None if settings.project.problem_type == "regression" else target
     train_x, holdout_x, train_y, holdout_y = train_test_split(
         features,
@@ -41,7 +74,8 @@ def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -
         random_state=settings.project.seed,
         stratify=stratify,
     )
-    return Split(train_x, train_y, holdout_x, holdout_y)
+    method = "random: seeded" + (", stratified by class" if stratify is not None else "")
+    return Split(train_x, train_y, holdout_x, holdout_y, method)
 
 
 def assess(
@@ -74,6 +108,7 @@ def assess(
         "model": round(score(metric, model, split.holdout_x, split.holdout_y, positive), 6),
         "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
+        "split": split.method,
         "guardrails": guardrail_values(
             settings.gate.guardrails,
             settings.project.problem_type,

@@ -33,7 +33,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             for g in evaluation.get("guardrails", [])
         ),
         "",
-        f"Holdout rows: {evaluation['holdout_rows']}",
+        f"Holdout rows: {evaluation['holdout_rows']} ({evaluation.get('split', 'random')})",
         "",
     ]
     gate = report.get("gate")
