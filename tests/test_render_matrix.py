@@ -62,7 +62,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "data/__init__", "data/contract", "data/sources", "data/draft_contract",
                "data/fetch", "data/loading", "data/sample", "data/synthetic",
                "model/__init__", "model/baselines", "model/estimators", "model/evaluate",
-               "model/features", "model/rule",
+               "model/features", "model/rule", "model/value",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
                "registry/__init__", "registry/base", "registry/exported_registry",
                "registry/lineage", "registry/promotion",
@@ -76,7 +76,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
-             "test_slices", "test_split"]  # fmt: skip
+             "test_slices", "test_split", "test_value"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])

@@ -16,9 +16,10 @@ from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
-from .metrics import guardrail_values, score, slice_scores
+from .metrics import guardrail_values, positive_column, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
+from .value import value_report
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def assess(
             rule_result["rule_slices"] = slice_scores(
                 metric, rule, holdout_x, holdout_y, attributes, positive, min_rows, seed
             )
+    written_rule = rule if rule_result["rule"] is not None else None
     return {
         **rule_result,
         "metric": metric,
@@ -109,6 +111,7 @@ def assess(
         "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
         "split": split.method,
+        "decision": _decision(settings, model, written_rule, split, positive),
         "guardrails": guardrail_values(
             settings.gate.guardrails,
             settings.project.problem_type,
@@ -128,6 +131,20 @@ def assess(
             seed,
         ),
     }
+
+
+def _decision(
+    settings: Settings, model: Pipeline, rule: RuleModel | None, split: Split, positive: Any
+) -> dict[str, Any] | None:
+    """Operating point and value per period of the model, the team's rule and doing
+    nothing ([decision], binary problems)."""
+    if settings.decision is None or settings.project.problem_type != "binary":
+        return None
+    column = positive_column(model, positive)
+    positives = (split.holdout_y == model.classes_[column]).to_numpy()
+    model_scores = model.predict_proba(split.holdout_x)[:, column]
+    rule_scores = None if rule is None else rule.predict_proba(split.holdout_x)[:, column]
+    return value_report(model_scores, rule_scores, positives, settings.decision)
 
 
 def evaluate_champion(settings: Settings) -> dict[str, Any]:

@@ -71,6 +71,16 @@ class SliceScore:
     interval: tuple[float, float] | None = None
 
 
+@dataclass(frozen=True)
+class ValueScore:
+    """Expected value per period of the model and of what it must beat."""
+
+    model: float
+    reference: float
+    reference_name: str
+    period: str
+
+
 def evaluate_gate(
     policy: GateSettings,
     candidate: float,
@@ -79,6 +89,7 @@ def evaluate_gate(
     rule: RuleScore | None = None,
     guardrails: Sequence[Guardrail] = (),
     slices: Sequence[SliceScore] = (),
+    value: ValueScore | None = None,
 ) -> GateResult:
     """Threshold, the trivial baseline (prior or mean), the team's rule when written,
     the guardrails, every slice large enough to judge, and the champion: every check
@@ -138,6 +149,15 @@ def evaluate_gate(
                 f"slice {part.attribute}={part.group} ({part.rows} rows): {metric} = "
                 f"{part.value:.4f}{interval} must be {word} {required:.4f} (the threshold "
                 f"{loosened} the slice tolerance {policy.slice_allowance:.4f})",
+            )
+        )
+    if value is not None:
+        checks.append(
+            GateCheck(
+                "value",
+                value.model > value.reference,
+                f"expected value per {value.period} = {value.model:,.2f} must beat "
+                f"{value.reference_name} ({value.reference:,.2f})",
             )
         )
     if champion is not None:

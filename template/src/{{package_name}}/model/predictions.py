@@ -20,7 +20,8 @@ def predict_frame(
 ) -> pd.DataFrame:
     """Predictions as columns: `prediction`, plus `probability` for classifiers.
 
-    Binary: `probability` is that of the positive class (the contract's positive_label).
+    Binary: `probability` is that of the positive class (the contract's positive_label),
+    and `act` the decision at the model's operating point, when training chose one.
     """
     if problem_type == "regression":
         return pd.DataFrame({"prediction": model.predict(frame)}, index=frame.index)
@@ -34,4 +35,8 @@ def predict_frame(
         if problem_type == "binary"
         else probabilities[np.arange(len(best)), best]
     )
+    # The decision at the operating point training chose ([decision], model/value.py).
+    point = getattr(model, "operating_point_", "unset")
+    if problem_type == "binary" and point != "unset":
+        result["act"] = result["probability"] >= point if point is not None else False
     return result

@@ -36,6 +36,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Holdout rows: {evaluation['holdout_rows']} ({evaluation.get('split', 'random')})",
         "",
     ]
+    lines += _decision_table(evaluation.get("decision"))
     gate = report.get("gate")
     if gate is not None:
         verdict = "PASSED" if gate["passed"] else "FAILED"
@@ -48,6 +49,33 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["Lineage:", ""]
     lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _decision_table(decision: dict[str, Any] | None) -> list[str]:
+    """The operating point and what acting on it is worth, beside the team's rule."""
+    if decision is None:
+        return []
+    period = decision["period"]
+    rows = [("model", decision["model"]), ("team's rule", decision["rule"])]
+    lines = [
+        f"Decision ({decision['policy']} policy), expected value per {period}:",
+        "",
+        f"| | value per {period} | actions | hits | false alarms | misses | precision | "
+        "recall | lift | operating point |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, point in rows:
+        if point is None:
+            continue
+        threshold = "-" if point["threshold"] is None else f"{point['threshold']:.4f}"
+        lines.append(
+            f"| {name} | {point['value_per_period']:,.2f} | {point['actions']} | "
+            f"{point['hits']} | {point['false_alarms']} | {point['misses']} | "
+            f"{point['precision']:.4f} | {point['recall']:.4f} | {point['lift']:.2f} | "
+            f"{threshold} |"
+        )
+    lines.append(f"| doing nothing | {decision['do_nothing_per_period']:,.2f} | 0 | | | | | | | |")
+    return [*lines, ""]
 
 
 def _slice_table(

@@ -20,7 +20,7 @@ from ..registry.promotion import write_proposal
 from .baselines import RuleModel
 from .estimators import build_baseline, build_candidate
 from .evaluate import assess, split_holdout
-from .gate import GateResult, Guardrail, RuleScore, SliceScore, evaluate_gate
+from .gate import GateResult, Guardrail, RuleScore, SliceScore, ValueScore, evaluate_gate
 from .metrics import score
 from .report import write_reports
 from .rule import team_rule
@@ -34,6 +34,19 @@ class TrainingOutcome:
     version: str | None
     report: dict[str, Any]
     promoted: bool
+
+
+def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
+    """The model must be worth more per period than the team's rule (or than doing
+    nothing while the rule is not written), when [decision] gate_on_value is set."""
+    decision = evaluation["decision"]
+    if decision is None or settings.decision is None or not settings.decision.gate_on_value:
+        return None
+    model = decision["model"]["value_per_period"]
+    if decision["rule"] is not None:
+        name = f"the team's rule ({evaluation['rule_name']})"
+        return ValueScore(model, decision["rule"]["value_per_period"], name, decision["period"])
+    return ValueScore(model, decision["do_nothing_per_period"], "doing nothing", decision["period"])
 
 
 def train(settings: Settings) -> TrainingOutcome:
@@ -79,6 +92,11 @@ def train(settings: Settings) -> TrainingOutcome:
     rule_score = None if measured is None else RuleScore(evaluation["rule_name"], measured)
     if rule_score is None:
         logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
+    worth = _value_check(settings, evaluation)
+    decision = evaluation["decision"]
+    if decision is not None:
+        # The operating point travels with the model: batch scoring and the API use it.
+        candidate.operating_point_ = decision["model"]["threshold"]
     guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
     slices = []
     for attribute, groups in evaluation["slices"].items():
@@ -103,6 +121,7 @@ def train(settings: Settings) -> TrainingOutcome:
         rule_score,
         guardrails,
         slices,
+        worth,
     )
     data_lineage = lineage.collect(frame, describe_source(settings.data))
     metrics = {

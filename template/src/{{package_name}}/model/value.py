@@ -1,0 +1,101 @@
+"""What acting on the model's scores is worth, in the product owner's units.
+
+A binary decision: act on a case (call the customer) or not. Each action costs
+`cost_of_an_action`; acting on a positive case is worth `value_of_a_hit`; a positive
+case left alone costs `cost_of_a_miss`. The policy is either a capacity (act on the
+`capacity` highest scores among `volume` cases per period) or a score threshold
+chosen to maximise the expected value on the holdout. The chosen threshold is the
+operating point that batch scoring and the API use to return a decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from ..config import DecisionSettings
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    threshold: float | None  # the lowest score acted on; None: no action
+    actions: int
+    hits: int
+    false_alarms: int
+    misses: int
+    value_per_case: float
+    value_per_period: float
+    precision: float
+    recall: float
+    lift: float
+
+
+def value_of(hits: int, false_alarms: int, misses: int, decision: DecisionSettings) -> float:
+    """The total value of a set of decisions (a correct "don't act" is worth nothing)."""
+    gain = decision.value_of_a_hit - decision.cost_of_an_action
+    return (
+        hits * gain - false_alarms * decision.cost_of_an_action - misses * decision.cost_of_a_miss
+    )
+
+
+def _point(
+    scores: np.ndarray, positives: np.ndarray, act: np.ndarray, decision: DecisionSettings
+) -> OperatingPoint:
+    hits = int(np.sum(act & positives))
+    false_alarms = int(np.sum(act & ~positives))
+    misses = int(np.sum(~act & positives))
+    actions = int(np.sum(act))
+    per_case = value_of(hits, false_alarms, misses, decision) / len(scores)
+    base_rate = positives.mean() if len(positives) else 0.0
+    precision = hits / actions if actions else 0.0
+    return OperatingPoint(
+        threshold=float(scores[act].min()) if actions else None,
+        actions=actions,
+        hits=hits,
+        false_alarms=false_alarms,
+        misses=misses,
+        value_per_case=round(per_case, 6),
+        value_per_period=round(per_case * decision.volume, 2),
+        precision=round(precision, 6),
+        recall=round(hits / positives.sum(), 6) if positives.sum() else 0.0,
+        lift=round(precision / base_rate, 6) if base_rate else 0.0,
+    )
+
+
+def operating_point(
+    scores: np.ndarray, positives: np.ndarray, decision: DecisionSettings
+) -> OperatingPoint:
+    """The decisions the policy makes on these scores, and what they are worth."""
+    scores, positives = np.asarray(scores, dtype=float), np.asarray(positives, dtype=bool)
+    if decision.policy == "capacity":
+        # The share of cases the team can act on, applied to the holdout.
+        share = min(decision.capacity / decision.volume, 1.0)
+        k = min(max(round(len(scores) * share), 1), len(scores))
+        cut = np.sort(scores)[::-1][k - 1]
+        return _point(scores, positives, scores >= cut, decision)
+    candidates = [_point(scores, positives, scores >= t, decision) for t in np.unique(scores)]
+    candidates.append(_point(scores, positives, np.zeros(len(scores), bool), decision))
+    # The best value; on a tie, the fewest actions.
+    return max(candidates, key=lambda point: (point.value_per_case, -point.actions))
+
+
+def value_report(
+    model_scores: np.ndarray,
+    rule_scores: np.ndarray | None,
+    positives: np.ndarray,
+    decision: DecisionSettings,
+) -> dict[str, Any]:
+    """The model's operating point and value, the team's rule's, and doing nothing's."""
+    positives = np.asarray(positives, dtype=bool)
+    nothing = value_of(0, 0, int(positives.sum()), decision) / len(positives)
+    return {
+        "policy": decision.policy,
+        "period": decision.period,
+        "model": asdict(operating_point(model_scores, positives, decision)),
+        "rule": None
+        if rule_scores is None
+        else asdict(operating_point(rule_scores, positives, decision)),
+        "do_nothing_per_period": round(nothing * decision.volume, 2),
+    }
