@@ -91,7 +91,9 @@ def test_every_other_release_updates_and_stays_green(tmp_path: Path, release: st
     run([sys.executable, "-m", "copier", "copy", "--defaults", "--skip-tasks",
          "--vcs-ref", release, str(clone), str(project)], tmp_path)  # fmt: skip
     run(["git", "init", "--quiet", "--initial-branch=main"], project)
-    features = project / "src/customer_churn/features.py"
+    # The flat package of 0.1.0 and 0.2.0, or the grouped one from 0.3.0 on.
+    flat = project / "src/customer_churn/features.py"
+    features = flat if flat.exists() else project / "src/customer_churn/model/features.py"
     features.write_text(features.read_text() + "\n\n" + TEAM_LINE)
     run(["git", "add", "--all"], project)
     run(
