@@ -33,7 +33,7 @@ from ..model.metrics import LOWER_IS_BETTER, NEEDS_SCORES, score_predictions
 from ..model.predictions import predict_frame
 from ..registry import load_champion, open_registry
 from .drift import Drift, column_drift
-from .prediction_log import PredictionLog, utc_now
+from .prediction_log import SLICE_PREFIX, PredictionLog, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -274,17 +274,24 @@ def live_performance(
         }
     value = _metric(gate.metric, labelled, contract)
     worse = value > gate.threshold if gate.metric in LOWER_IS_BETTER else value < gate.threshold
-    slices = {
-        attribute: {
+    slices, unmeasured = {}, {}
+    for attribute in settings.data.sensitive_attributes:
+        # Personal attributes are logged as their slice label only (prediction_log.py).
+        column = next((c for c in (SLICE_PREFIX + attribute, attribute) if c in labelled), None)
+        if column is None:
+            unmeasured[attribute] = (
+                "not in the prediction log: send it with each request or scoring row (a "
+                "personal attribute is logged as its slice label only; a number needs a "
+                "model trained since slice bins are stored)"
+            )
+            continue
+        slices[attribute] = {
             str(group): {
                 "rows": len(rows),
                 gate.metric: _rounded(_metric(gate.metric, rows, contract)),
             }
-            for group, rows in labelled.groupby(attribute, dropna=False)
+            for group, rows in labelled.groupby(column, dropna=False)
         }
-        for attribute in settings.data.sensitive_attributes
-        if attribute in labelled
-    }
     return {
         **counts,
         "status": "measured",
@@ -295,6 +302,7 @@ def live_performance(
             f"the threshold {gate.threshold}"
         ),
         "slices": slices,
+        "unmeasured_slices": unmeasured,
     }
 
 

@@ -17,11 +17,12 @@ import logging
 import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -73,6 +74,20 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+SLICE_PREFIX = "slice:"
+
+
+def slice_label_column(values: pd.Series, edges: list[float] | None) -> pd.Series | None:
+    """Slice labels fit to log for a personal attribute; None when a number has no bins
+    (a model trained before bins were stored): its value is never logged raw."""
+    if pd.api.types.is_numeric_dtype(values):
+        if not edges:
+            return None
+        binned = pd.cut(values, bins=[-np.inf, *edges, np.inf])
+        return binned.astype(str).where(values.notna(), "missing")
+    return values.astype(str).where(values.notna(), "missing")
+
+
 def prediction_records(
     frame: pd.DataFrame,
     result: pd.DataFrame,
@@ -83,10 +98,22 @@ def prediction_records(
     feature_names: list[str],
     id_column: str | None,
     personal_data: list[str],
+    sensitive_attributes: Sequence[str] = (),
+    slice_edges: Mapping[str, list[float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows for the `predictions` table; only model features are logged, never personal data."""
+    """Rows for the `predictions` table; only model features are logged, never personal data.
+
+    A sensitive attribute that is personal data is logged as its slice label only
+    (`slice:<name>`: the category, or the training-quartile bin of a number), so live
+    monitoring can still judge the model slice by slice.
+    """
     logged = [name for name in feature_names if name not in personal_data and name in frame]
     features = frame[logged].astype(object).where(frame[logged].notna(), None)
+    for name in sensitive_attributes:
+        if name in personal_data and name in frame:
+            labels = slice_label_column(frame[name], (slice_edges or {}).get(name))
+            if labels is not None:
+                features[SLICE_PREFIX + name] = labels
     entity_ids: list[Any] = [None] * len(frame)
     if id_column is not None and id_column in frame:
         raw_ids = frame[id_column].tolist()

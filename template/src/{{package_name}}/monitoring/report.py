@@ -5,23 +5,18 @@ and verdict.env (`VERDICT=...`, for CI job outputs).
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display in CI or containers
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
 
+from ..figures import png_data_uri
 from .monitor import MonitoringResult, percent
 
 VERDICT_CODES = {"ok": 0, "retrain": 1, "investigate": 2}
@@ -113,6 +108,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 for group, v in groups.items()
             )
             lines.append(f"- `{attribute}`: {values}")
+        for attribute, reason in performance.get("unmeasured_slices", {}).items():
+            lines.append(f"- `{attribute}`: cannot be measured: {reason}")
     return "\n".join(lines) + "\n"
 
 
@@ -138,11 +135,7 @@ def _figure_png(reference: pd.Series, current: pd.Series, title: str, categorica
         axis.legend()
     axis.set_title(title, fontsize=9)
     axis.tick_params(labelsize=7)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return png_data_uri(figure)
 
 
 def render_html(result: MonitoringResult) -> str:
@@ -157,9 +150,7 @@ def render_html(result: MonitoringResult) -> str:
         image = _figure_png(
             result.reference[drift.column], current, title, drift.kind == "categorical"
         )
-        plots.append(
-            f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{image}"></figure>'
-        )
+        plots.append(f'<figure><img alt="{html.escape(title)}" src="{image}"></figure>')
     prediction = report["prediction_drift"]
     image = _figure_png(
         result.reference_scores,
@@ -167,7 +158,7 @@ def render_html(result: MonitoringResult) -> str:
         f"predictions: PSI {_number(prediction['psi'], '.3f')}",
         prediction["kind"] == "categorical",
     )
-    plots.append(f'<figure><img alt="predictions" src="data:image/png;base64,{image}"></figure>')
+    plots.append(f'<figure><img alt="predictions" src="{image}"></figure>')
     summary = html.escape(render_markdown(report))
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
