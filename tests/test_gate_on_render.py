@@ -95,6 +95,9 @@ def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
     project = render(tmp_path / "project", tracking="none", success_metric="recall")
     settings = (project / "config/settings.toml").read_text()
     assert "precision_min = 0.3\npositive_rate_max = 0.5\n" in settings
+    # The degenerate model stands as the candidate, unsearched.
+    unsearched = settings.replace("search = true", "search = false")
+    (project / "config/settings.toml").write_text(unsearched)
     estimators = project / "src/customer_churn/model/estimators.py"
     source = estimators.read_text()
     flag_everyone = 'DummyClassifier(strategy="constant", constant=1)'

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
+from . import browser
 from .helpers import answers_of, project_files, render, run
+
+# Plots the HTML evaluation report must show, by problem type.
+PLOTS = {
+    "binary": {"ROC curve", "Precision-recall curve", "Calibration", "Value curve"},
+    "multiclass": {"Confusion matrix (predicted class)"},
+    "regression": {"Predicted against actual", "Residuals against predicted"},
+}
 
 OPTIONS: dict[str, list[str]] = {
     "problem_type": ["binary", "multiclass", "regression"],
@@ -58,11 +66,12 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     online = case["serving_mode"] != "batch"
     batch = case["serving_mode"] != "online"
     reviewed = case.get("ct_promotion") == "pull_request"
-    modules = ["__init__", "cli", "config",
+    modules = ["__init__", "cli", "config", "figures",
                "data/__init__", "data/contract", "data/sources", "data/draft_contract",
                "data/fetch", "data/loading", "data/sample", "data/synthetic",
                "model/__init__", "model/baselines", "model/estimators", "model/evaluate",
-               "model/features", "model/rule", "model/value",
+               "model/features", "model/rule", "model/value", "model/selection",
+               "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
                "registry/__init__", "registry/base", "registry/exported_registry",
                "registry/lineage", "registry/promotion",
@@ -76,7 +85,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
-             "test_slices", "test_split", "test_value"]  # fmt: skip
+             "test_slices", "test_split", "test_value", "test_selection"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
@@ -158,3 +167,25 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
     model_card = (project / "docs/model_card.md").read_text()
     assert "Model version: **1**" in model_card
     assert "No model has been trained yet" not in model_card
+    # The champion's verdict and search survive `make evaluate`; the card lists features.
+    assert report["gate"]["passed"] is True
+    assert "Quality gate: **PASSED**" in model_card
+    family = report["selection"]["family"]
+    assert f"Model: **{family}**" in model_card
+    assert "Features the model uses: `" in model_card
+    assert "`email`" not in model_card.split("Features the model uses:")[1].splitlines()[0]
+    _check_html_report(project / "reports/evaluation.html", recorded["problem_type"], family)
+
+
+def _check_html_report(page_file: Path, problem_type: str, family: str) -> None:
+    """The page loads in a real browser with no errors, and every plot renders."""
+    page = browser.load(page_file)
+    assert page.errors == []
+    assert page.images, "the evaluation report has no plots"
+    broken = [image["alt"] for image in page.images if not image["complete"]]
+    broken += [image["alt"] for image in page.images if not image["naturalWidth"]]
+    assert broken == [], f"plots that did not render: {broken}"
+    assert PLOTS[problem_type] <= {str(image["alt"]) for image in page.images}
+    assert "Quality gate: PASSED" in page.text
+    assert f"Chosen: {family}" in page.text
+    assert "95% interval" in page.text

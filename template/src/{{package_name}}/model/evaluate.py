@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from ..config import Settings
+from ..config import DecisionSettings, ErrorCostSettings, Settings
 from ..data.contract import Contract
 from ..data.loading import load_validated
 from ..data.sources import describe_source
@@ -19,7 +21,39 @@ from .estimators import build_baseline
 from .metrics import guardrail_values, positive_column, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
-from .value import value_report
+from .value import error_cost_report, value_report
+
+
+class HoldoutPredictions:
+    """A model's predictions on the holdout, made once and shared by every measure
+    (metric, guardrails, slices, decision) and by the report's plots."""
+
+    def __init__(
+        self, model: Any, holdout: pd.DataFrame, target: pd.Series, positive: Any = 1
+    ) -> None:
+        self.model = model
+        self.holdout = holdout
+        self.target = target
+        self.positive = positive
+        self.classes_ = getattr(model, "classes_", None)  # None: a regression
+        self._labels: Any = None
+        self._probabilities: Any = None
+
+    def _check(self, rows: pd.DataFrame) -> None:
+        if rows is not self.holdout:
+            raise ValueError("HoldoutPredictions only answers for the holdout it was made on")
+
+    def predict(self, rows: pd.DataFrame) -> Any:
+        self._check(rows)
+        if self._labels is None:
+            self._labels = np.asarray(self.model.predict(rows))
+        return self._labels
+
+    def predict_proba(self, rows: pd.DataFrame) -> Any:
+        self._check(rows)
+        if self._probabilities is None:
+            self._probabilities = np.asarray(self.model.predict_proba(rows))
+        return self._probabilities
 
 
 @dataclass(frozen=True)
@@ -30,6 +64,8 @@ class Split:
     holdout_y: pd.Series
     # How the holdout was chosen, for the report: "random ..." or "time ...".
     method: str = "random"
+    # The date column the holdout was cut by, for a time-ordered search; None when random.
+    ordered_by: str | None = None
 
 
 def time_column(contract: Contract, settings: Settings) -> str | None:
@@ -66,6 +102,7 @@ def split_holdout(frame: pd.DataFrame, contract: Contract, settings: Settings) -
             features.loc[holdout],
             target.loc[holdout],
             f"time: the most recent {len(holdout)} rows by {column}, from {start.date()}",
+            column,
         )
     stratify = None if settings.project.problem_type == "regression" else target
     train_x, holdout_x, train_y, holdout_y = train_test_split(
@@ -86,65 +123,148 @@ def assess(
     split: Split,
     positive: Any = 1,
     rule: RuleModel | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], HoldoutPredictions]:
     """Metric of the model, the trivial baseline and the team's rule on the holdout,
-    and of the model and the rule per sensitive slice."""
+    and of the model and the rule per sensitive slice; with the model's holdout
+    predictions, for the report's plots."""
     metric = settings.gate.metric
     attributes = settings.data.sensitive_attributes
+    holdout_x, holdout_y = split.holdout_x, split.holdout_y
+    predictions = HoldoutPredictions(model, holdout_x, holdout_y, positive)
     min_rows, seed = settings.gate.slice_min_rows, settings.project.seed
     rule_result: dict[str, Any] = {"rule_name": None, "rule": None, "rule_slices": {}}
+    ruled: HoldoutPredictions | None = None
     if rule is not None:
         rule_result["rule_name"] = rule.name
-        if rule.written(split.holdout_x):
-            holdout_x, holdout_y = split.holdout_x, split.holdout_y
-            rule_score = score(metric, rule, holdout_x, holdout_y, positive)
+        if rule.written(holdout_x):
+            ruled = HoldoutPredictions(rule, holdout_x, holdout_y, positive)
+            rule_score = score(metric, ruled, holdout_x, holdout_y, positive)
             rule_result["rule"] = round(rule_score, 6)
             rule_result["rule_slices"] = slice_scores(
-                metric, rule, holdout_x, holdout_y, attributes, positive, min_rows, seed
+                metric, ruled, holdout_x, holdout_y, attributes, positive, min_rows, seed
             )
-    written_rule = rule if rule_result["rule"] is not None else None
-    return {
+    evaluation = {
         **rule_result,
         "metric": metric,
         "direction": settings.gate.direction,
-        "model": round(score(metric, model, split.holdout_x, split.holdout_y, positive), 6),
-        "baseline": round(score(metric, baseline, split.holdout_x, split.holdout_y, positive), 6),
+        "model": round(score(metric, predictions, holdout_x, holdout_y, positive), 6),
+        "baseline": round(score(metric, baseline, holdout_x, holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
         "split": split.method,
-        "decision": _decision(settings, model, written_rule, split, positive),
+        "decision": _decision(settings, predictions, ruled, baseline, split, positive),
         "guardrails": guardrail_values(
             settings.gate.guardrails,
             settings.project.problem_type,
-            model,
-            split.holdout_x,
-            split.holdout_y,
+            predictions,
+            holdout_x,
+            holdout_y,
             positive,
         ),
         "slices": slice_scores(
             metric,
-            model,
-            split.holdout_x,
-            split.holdout_y,
+            predictions,
+            holdout_x,
+            holdout_y,
             attributes,
             positive,
             min_rows,
             seed,
         ),
     }
+    if settings.project.problem_type != "regression":
+        evaluation.update(class_details(predictions, holdout_y, positive, evaluation["decision"]))
+    return evaluation, predictions
+
+
+def used_columns(pipeline: Pipeline) -> list[str]:
+    """The input columns a fitted pipeline's model actually uses, in its own order
+    (the columns its first step, the feature preparation, selects)."""
+    preparation = pipeline.steps[0][1]
+    return [
+        str(column)
+        for name, _, columns in getattr(preparation, "transformers_", [])
+        if name != "remainder"
+        for column in columns
+    ]
+
+
+def decided_labels(
+    predictions: HoldoutPredictions, positive: Any, decision: dict[str, Any] | None
+) -> np.ndarray:
+    """The labels the model acts on: at the operating point when there is a decision."""
+    labels = predictions.predict(predictions.holdout)
+    if decision is None:
+        return np.asarray(labels)
+    classes = list(predictions.model.classes_)
+    negative = next(c for c in classes if c != positive)
+    threshold = decision["model"]["threshold"]
+    if threshold is None:
+        return np.full(len(labels), negative, dtype=object)
+    column = positive_column(predictions, positive)
+    scores = predictions.predict_proba(predictions.holdout)[:, column]
+    decided: np.ndarray = np.where(scores >= threshold, positive, negative)
+    return decided
+
+
+def class_details(
+    predictions: HoldoutPredictions,
+    target: pd.Series,
+    positive: Any,
+    decision: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Per-class precision, recall and F1, the class balance, and the confusion matrix,
+    at the operating point when there is a decision."""
+    labels = decided_labels(predictions, positive, decision)
+    classes = [c for c in predictions.model.classes_]
+    per_class = classification_report(
+        target, labels, labels=classes, output_dict=True, zero_division=0
+    )
+    matrix = confusion_matrix(target, labels, labels=classes)
+    counts = target.value_counts()
+    return {
+        "per_class": {
+            str(c): {
+                key: round(float(per_class[str(c)][key]), 6)
+                for key in ("precision", "recall", "f1-score", "support")
+            }
+            for c in classes
+        },
+        "class_balance": {str(c): int(counts.get(c, 0)) for c in classes},
+        "confusion_matrix": {
+            "labels": [str(c) for c in classes],
+            "rows_actual_columns_predicted": matrix.tolist(),
+            "at": "the operating point" if decision is not None else "the predicted class",
+        },
+    }
 
 
 def _decision(
-    settings: Settings, model: Pipeline, rule: RuleModel | None, split: Split, positive: Any
+    settings: Settings,
+    model: HoldoutPredictions,
+    rule: HoldoutPredictions | None,
+    baseline: Pipeline,
+    split: Split,
+    positive: Any,
 ) -> dict[str, Any] | None:
-    """Operating point and value per period of the model, the team's rule and doing
-    nothing ([decision], binary problems)."""
-    if settings.decision is None or settings.project.problem_type != "binary":
+    """Binary: the operating point and value per period of the model, the team's rule
+    and doing nothing. Regression: the cost of errors per period of the model, the
+    rule and the mean ([decision])."""
+    decision, holdout = settings.decision, split.holdout_x
+    if isinstance(decision, ErrorCostSettings) and settings.project.problem_type == "regression":
+        return error_cost_report(
+            model.predict(holdout),
+            None if rule is None else rule.predict(holdout),
+            baseline.predict(holdout),
+            split.holdout_y.to_numpy(),
+            decision,
+        )
+    if not isinstance(decision, DecisionSettings) or settings.project.problem_type != "binary":
         return None
     column = positive_column(model, positive)
-    positives = (split.holdout_y == model.classes_[column]).to_numpy()
-    model_scores = model.predict_proba(split.holdout_x)[:, column]
-    rule_scores = None if rule is None else rule.predict_proba(split.holdout_x)[:, column]
-    return value_report(model_scores, rule_scores, positives, settings.decision)
+    positives = (split.holdout_y == list(model.model.classes_)[column]).to_numpy()
+    model_scores = model.predict_proba(holdout)[:, column]
+    rule_scores = None if rule is None else rule.predict_proba(holdout)[:, column]
+    return value_report(model_scores, rule_scores, positives, decision)
 
 
 def evaluate_champion(settings: Settings) -> dict[str, Any]:
@@ -157,13 +277,17 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
         settings.project.problem_type, contract, settings.data.not_features
     ).fit(split.train_x, split.train_y)
     rule = RuleModel(team_rule, baseline, contract.positive_label)
-    result = assess(settings, model, baseline, split, contract.positive_label, rule)
+    result, predictions = assess(settings, model, baseline, split, contract.positive_label, rule)
+    # The champion's verdict and search stay as its training run recorded them.
+    trained = registry.report(version) or {}
     report = {
         "model_version": version,
         "evaluation": result,
-        "gate": None,
+        "selection": trained.get("selection"),
+        "features": used_columns(model),
+        "gate": trained.get("gate"),
         "lineage": lineage.collect(frame, describe_source(settings.data)),
         "thresholds": settings.gate.model_dump(),
     }
-    write_reports(settings, report, update_model_card=True)
+    write_reports(settings, report, predictions, update_model_card=True)
     return report

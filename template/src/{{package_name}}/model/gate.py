@@ -73,12 +73,14 @@ class SliceScore:
 
 @dataclass(frozen=True)
 class ValueScore:
-    """Expected value per period of the model and of what it must beat."""
+    """Expected value per period of the model and of what it must beat; with `cost`,
+    the expected cost of errors instead, which must be lower."""
 
     model: float
     reference: float
     reference_name: str
     period: str
+    cost: bool = False
 
 
 def evaluate_gate(
@@ -151,7 +153,16 @@ def evaluate_gate(
                 f"{loosened} the slice tolerance {policy.slice_allowance:.4f})",
             )
         )
-    if value is not None:
+    if value is not None and value.cost:
+        checks.append(
+            GateCheck(
+                "value",
+                value.model < value.reference,
+                f"expected cost of errors per {value.period} = {value.model:,.2f} must be "
+                f"below {value.reference_name}'s ({value.reference:,.2f})",
+            )
+        )
+    elif value is not None:
         checks.append(
             GateCheck(
                 "value",

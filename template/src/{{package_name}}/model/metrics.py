@@ -109,6 +109,15 @@ def guardrail_values(
     return values
 
 
+def quartile_edges(values: pd.Series) -> list[float] | None:
+    """Inner quartile edges of a numeric attribute binned for slicing (None: not binned),
+    stored with the model so live monitoring bins new rows the same way."""
+    if not pd.api.types.is_numeric_dtype(values) or values.nunique() <= NUMERIC_AS_CATEGORY:
+        return None
+    inner = values.quantile([0.25, 0.5, 0.75]).drop_duplicates()
+    return [float(edge) for edge in inner]
+
+
 def slice_labels(values: pd.Series, attribute: str) -> pd.Series:
     """The slice of each row: a category as it is, a number in its quartile bin."""
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > NUMERIC_AS_CATEGORY:

@@ -1,11 +1,15 @@
-"""The evaluation report (JSON for machines, Markdown for people) and the model card."""
+"""The evaluation report (JSON for machines, Markdown and HTML for people) and the
+model card, which carries the Markdown's essentials."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
+from ..config import DecisionSettings, Settings
+
+if TYPE_CHECKING:
+    from .evaluate import HoldoutPredictions
 
 CARD_START = "<!-- groundwork:evaluation:start -->"
 CARD_END = "<!-- groundwork:evaluation:end -->"
@@ -43,9 +47,16 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [f"Quality gate: **{verdict}**", ""]
         lines += [f"- {'ok' if c['passed'] else 'FAIL'}: {c['message']}" for c in gate["checks"]]
         lines.append("")
+    else:
+        lines += ["Quality gate: not recorded for this version (no training report).", ""]
+    lines += _class_table(evaluation)
     rule_slices = evaluation.get("rule_slices") or {}
     for attribute, groups in evaluation["slices"].items():
         lines += _slice_table(attribute, groups, rule_slices.get(attribute, {}), metric)
+    lines += _selection_lines(report.get("selection"), metric)
+    features = report.get("features")
+    if features:
+        lines += ["Features the model uses: " + ", ".join(f"`{name}`" for name in features), ""]
     lines += ["Lineage:", ""]
     lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
     return "\n".join(lines) + "\n"
@@ -56,6 +67,8 @@ def _decision_table(decision: dict[str, Any] | None) -> list[str]:
     if decision is None:
         return []
     period = decision["period"]
+    if decision.get("kind") == "error_cost":
+        return _error_cost_table(decision)
     rows = [("model", decision["model"]), ("team's rule", decision["rule"])]
     lines = [
         f"Decision ({decision['policy']} policy), expected value per {period}:",
@@ -75,6 +88,25 @@ def _decision_table(decision: dict[str, Any] | None) -> list[str]:
             f"{threshold} |"
         )
     lines.append(f"| doing nothing | {decision['do_nothing_per_period']:,.2f} | 0 | | | | | | | |")
+    return [*lines, ""]
+
+
+def _error_cost_table(decision: dict[str, Any]) -> list[str]:
+    """What the errors of the model, the team's rule and the mean cost per period."""
+    period = decision["period"]
+    lines = [
+        f"Cost of errors, expected per {period}:",
+        "",
+        f"| | cost per {period} | cost per case | mean overestimate | mean underestimate |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    rows = [("model", decision["model"]), ("team's rule", decision["rule"])]
+    for name, cost in [*rows, ("trivial baseline (the mean)", decision["baseline"])]:
+        if cost is not None:
+            lines.append(
+                f"| {name} | {cost['cost_per_period']:,.2f} | {cost['cost_per_case']:.4f} | "
+                f"{cost['over_per_case']:.4f} | {cost['under_per_case']:.4f} |"
+            )
     return [*lines, ""]
 
 
@@ -105,6 +137,40 @@ def _slice_table(
     return [*lines, ""]
 
 
+def _class_table(evaluation: dict[str, Any]) -> list[str]:
+    """Precision, recall and F1 per class, with how many holdout rows each class has."""
+    per_class = evaluation.get("per_class")
+    if not per_class:
+        return []
+    where = evaluation["confusion_matrix"]["at"]
+    lines = [
+        f"Per class ({where}):",
+        "",
+        "| class | precision | recall | F1 | holdout rows |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, values in per_class.items():
+        lines.append(
+            f"| {name} | {values['precision']:.4f} | {values['recall']:.4f} | "
+            f"{values['f1-score']:.4f} | {evaluation['class_balance'][name]} |"
+        )
+    return [*lines, ""]
+
+
+def _selection_lines(selection: dict[str, Any] | None, metric: str) -> list[str]:
+    """Which model family and hyperparameters the cross-validated search chose."""
+    if not selection:
+        return []
+    params = ", ".join(f"{k}={v}" for k, v in selection["params"].items()) or "as written"
+    line = f"Model: **{selection['family']}** ({params})"
+    if selection["cv_score"] is not None:
+        tried = len(selection.get("tried", []))
+        line += f", cross-validated {metric} {selection['cv_score']:.4f} (best of {tried})"
+    if selection.get("note"):
+        line += f"; {selection['note']}"
+    return [line, ""]
+
+
 def _shown(value: float | None) -> str:
     return "undefined" if value is None else f"{value:.4f}"
 
@@ -118,12 +184,31 @@ def _rule_row(evaluation: dict[str, Any]) -> str:
     return f"| team's rule: {name} | {value:.4f} |"
 
 
-def write_reports(settings: Settings, report: dict[str, Any], *, update_model_card: bool) -> None:
+def write_reports(
+    settings: Settings,
+    report: dict[str, Any],
+    predictions: HoldoutPredictions,
+    *,
+    update_model_card: bool,
+) -> None:
+    # Plotting libraries load only here: serving imports nothing of this.
+    from .html_report import render_html
+    from .plots import evaluation_plots
+
     folder = settings.reports.path
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "evaluation.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     markdown = render_markdown(report)
     (folder / "evaluation.md").write_text("# Evaluation report\n\n" + markdown)
+    plots = evaluation_plots(
+        settings.project.problem_type,
+        predictions.target,
+        predictions,
+        predictions.positive,
+        settings.decision if isinstance(settings.decision, DecisionSettings) else None,
+        report["evaluation"].get("decision"),
+    )
+    (folder / "evaluation.html").write_text(render_html(report, plots), encoding="utf-8")
     if update_model_card:
         _update_model_card(settings, markdown)
 

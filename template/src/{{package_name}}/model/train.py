@@ -16,14 +16,16 @@ from ..config import Settings
 from ..data.loading import load_validated
 from ..data.sources import describe_source
 from ..registry import lineage, open_registry
+from ..registry.base import TrainingData
 from ..registry.promotion import write_proposal
 from .baselines import RuleModel
-from .estimators import build_baseline, build_candidate
-from .evaluate import assess, split_holdout
+from .estimators import build_baseline
+from .evaluate import assess, split_holdout, used_columns
 from .gate import GateResult, Guardrail, RuleScore, SliceScore, ValueScore, evaluate_gate
-from .metrics import score
+from .metrics import quartile_edges, score
 from .report import write_reports
 from .rule import team_rule
+from .selection import select_candidate
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +40,18 @@ class TrainingOutcome:
 
 def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
     """The model must be worth more per period than the team's rule (or than doing
-    nothing while the rule is not written), when [decision] gate_on_value is set."""
+    nothing while the rule is not written), when [decision] gate_on_value is set; for a
+    regression, its errors must cost less than the rule's (or the mean's)."""
     decision = evaluation["decision"]
     if decision is None or settings.decision is None or not settings.decision.gate_on_value:
         return None
+    if decision.get("kind") == "error_cost":
+        model_cost, period = decision["model"]["cost_per_period"], decision["period"]
+        if decision["rule"] is not None:
+            name = f"the team's rule ({evaluation['rule_name']})"
+            return ValueScore(model_cost, decision["rule"]["cost_per_period"], name, period, True)
+        baseline = decision["baseline"]["cost_per_period"]
+        return ValueScore(model_cost, baseline, "the trivial baseline (the mean)", period, True)
     model = decision["model"]["value_per_period"]
     if decision["rule"] is not None:
         name = f"the team's rule ({evaluation['rule_name']})"
@@ -56,14 +66,29 @@ def train(settings: Settings) -> TrainingOutcome:
     contract, frame = load_validated(settings)
     split = split_holdout(frame, contract, settings)
 
-    logger.info("[2/5] fitting baseline and candidate on %d rows", len(split.train_y))
+    logger.info(
+        "[2/5] fitting the baseline and searching the candidate on %d rows", len(split.train_y)
+    )
     baseline = build_baseline(problem_type, contract, hidden).fit(split.train_x, split.train_y)
-    candidate = build_candidate(problem_type, contract, hidden, settings.project.seed)
-    candidate.fit(split.train_x, split.train_y)
+    selection = select_candidate(
+        problem_type,
+        contract,
+        hidden,
+        settings.model,
+        settings.project.seed,
+        settings.gate.metric,
+        split.train_x,
+        split.train_y,
+        split.ordered_by,
+    )
+    candidate = selection.pipeline
+    logger.info("chose %s %s", selection.family, selection.params)
 
     logger.info("[3/5] evaluating on %d holdout rows", len(split.holdout_y))
     rule = RuleModel(team_rule, baseline, contract.positive_label)
-    evaluation = assess(settings, candidate, baseline, split, contract.positive_label, rule)
+    evaluation, predictions = assess(
+        settings, candidate, baseline, split, contract.positive_label, rule
+    )
     registry = open_registry(settings.registry)
     champion_version = registry.champion_version()
     champion_score = None
@@ -94,9 +119,15 @@ def train(settings: Settings) -> TrainingOutcome:
         logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
     worth = _value_check(settings, evaluation)
     decision = evaluation["decision"]
-    if decision is not None:
+    if decision is not None and "threshold" in decision["model"]:
         # The operating point travels with the model: batch scoring and the API use it.
         candidate.operating_point_ = decision["model"]["threshold"]
+    # Slice bins travel too: live monitoring labels personal attributes with them.
+    candidate.slice_edges_ = {
+        name: edges
+        for name in settings.data.sensitive_attributes
+        if name in split.train_x and (edges := quartile_edges(split.train_x[name])) is not None
+    }
     guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
     slices = []
     for attribute, groups in evaluation["slices"].items():
@@ -123,26 +154,29 @@ def train(settings: Settings) -> TrainingOutcome:
         slices,
         worth,
     )
-    data_lineage = lineage.collect(frame, describe_source(settings.data))
+    source = describe_source(settings.data)
+    data_lineage = lineage.collect(frame, source)
+    data = TrainingData.redacted(split.train_x, split.train_y, settings.data.personal_data, source)
     metrics = {
         "holdout_" + settings.gate.metric: evaluation["model"],
         "baseline_" + settings.gate.metric: evaluation["baseline"],
     }
     if measured is not None:
         metrics["rule_" + settings.gate.metric] = measured
-    params = {"estimator": type(candidate[-1]).__name__, "seed": settings.project.seed}
+    if selection.cv_score is not None:
+        metrics["cv_" + settings.gate.metric] = selection.cv_score
+    params = {
+        "estimator": type(candidate[-1]).__name__,
+        "family": selection.family,
+        "seed": settings.project.seed,
+        **{f"model.{name}": value for name, value in selection.params.items()},
+    }
 
-    automatic = settings.registry.promotion == "automatic"
-    action = (" and promoting" if automatic else " and proposing") if gate.passed else ""
-    logger.info("[5/5] recording the run%s", action)
-    version = registry.record(candidate, metrics, params, data_lineage, register=gate.passed)
-    promoted = False
-    if gate.passed and version is not None and automatic:
-        registry.promote(version)
-        promoted = True
-    report = {
-        "model_version": version,
+    report: dict[str, Any] = {
+        "model_version": None,
         "evaluation": evaluation,
+        "selection": selection.summary(),
+        "features": used_columns(candidate),
         "gate": {
             "passed": gate.passed,
             "checks": [
@@ -152,7 +186,18 @@ def train(settings: Settings) -> TrainingOutcome:
         "lineage": data_lineage,
         "thresholds": settings.gate.model_dump(),
     }
-    write_reports(settings, report, update_model_card=gate.passed)
+    automatic = settings.registry.promotion == "automatic"
+    action = (" and promoting" if automatic else " and proposing") if gate.passed else ""
+    logger.info("[5/5] recording the run%s", action)
+    version = registry.record(
+        candidate, metrics, params, data_lineage, register=gate.passed, data=data, report=report
+    )
+    report["model_version"] = version
+    promoted = False
+    if gate.passed and version is not None and automatic:
+        registry.promote(version)
+        promoted = True
+    write_reports(settings, report, predictions, update_model_card=gate.passed)
     if gate.passed and not automatic:
         write_proposal(settings.registry, registry, report)
     return TrainingOutcome(gate=gate, version=version, report=report, promoted=promoted)

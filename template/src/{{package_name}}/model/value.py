@@ -1,4 +1,5 @@
-"""What acting on the model's scores is worth, in the product owner's units.
+"""What acting on the model's scores is worth, in the product owner's units (binary),
+or what a regression's errors cost (error_cost_report).
 
 A binary decision: act on a case (call the customer) or not. Each action costs
 `cost_of_an_action`; acting on a positive case is worth `value_of_a_hit`; a positive
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DecisionSettings
+from ..config import DecisionSettings, ErrorCostSettings
 
 
 @dataclass(frozen=True)
@@ -98,4 +99,55 @@ def value_report(
         if rule_scores is None
         else asdict(operating_point(rule_scores, positives, decision)),
         "do_nothing_per_period": round(nothing * decision.volume, 2),
+    }
+
+
+def value_curve(
+    scores: np.ndarray, positives: np.ndarray, decision: DecisionSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected value per period when acting on the k highest scores, k = 0..n, against
+    the share of cases acted on: where the operating point sits and what is around it."""
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    ranked = np.asarray(positives, dtype=bool)[order]
+    hits = np.concatenate([[0], np.cumsum(ranked)])
+    actions = np.arange(len(ranked) + 1)
+    misses = ranked.sum() - hits
+    gain = decision.value_of_a_hit - decision.cost_of_an_action
+    total = hits * gain - (actions - hits) * decision.cost_of_an_action
+    total = total - misses * decision.cost_of_a_miss
+    per_period = total / max(len(ranked), 1) * decision.volume
+    return actions / max(len(ranked), 1), per_period
+
+
+def error_cost(
+    predicted: np.ndarray, actual: np.ndarray, costs: ErrorCostSettings
+) -> dict[str, float]:
+    """The mean cost of errors per case and per period: each unit a prediction is too
+    high costs `cost_of_overestimate`, each unit too low `cost_of_underestimate`."""
+    error = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
+    over = float(np.clip(error, 0, None).mean()) if len(error) else 0.0
+    under = float(np.clip(-error, 0, None).mean()) if len(error) else 0.0
+    per_case = over * costs.cost_of_overestimate + under * costs.cost_of_underestimate
+    return {
+        "over_per_case": round(over, 6),
+        "under_per_case": round(under, 6),
+        "cost_per_case": round(per_case, 6),
+        "cost_per_period": round(per_case * costs.volume, 2),
+    }
+
+
+def error_cost_report(
+    model: np.ndarray,
+    rule: np.ndarray | None,
+    baseline: np.ndarray,
+    actual: np.ndarray,
+    costs: ErrorCostSettings,
+) -> dict[str, Any]:
+    """The cost of errors per period of the model, the team's rule and the mean."""
+    return {
+        "kind": "error_cost",
+        "period": costs.period,
+        "model": error_cost(model, actual, costs),
+        "rule": None if rule is None else error_cost(rule, actual, costs),
+        "baseline": error_cost(baseline, actual, costs),
     }

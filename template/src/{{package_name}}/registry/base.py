@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import pandas as pd
 from sklearn.pipeline import Pipeline
+
+# Shown instead of a personal-data value in anything the registry stores.
+REDACTED = "<personal data>"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a registered model records about its data, so the registry describes itself:
+    the training rows (personal data redacted) and where they came from."""
+
+    features: pd.DataFrame
+    target: pd.Series
+    source: str
+
+    @classmethod
+    def redacted(
+        cls, features: pd.DataFrame, target: pd.Series, personal: list[str], source: str
+    ) -> TrainingData:
+        hidden = {name: REDACTED for name in personal if name in features}
+        return cls(features.assign(**hidden), target, source)
+
+    def example(self, rows: int = 5) -> pd.DataFrame:
+        """A few input rows: the model's input example and signature."""
+        return self.features.head(rows)
 
 
 class NoChampionError(RuntimeError):
@@ -24,8 +50,12 @@ class Registry(Protocol):
         lineage: dict[str, Any],
         *,
         register: bool,
+        data: TrainingData | None = None,
+        report: dict[str, Any] | None = None,
     ) -> str | None:
-        """Log a training run; store the model as a new version when `register` is true."""
+        """Log a training run; store the model as a new version when `register` is true,
+        with its input signature, an input example, its training data's description and
+        its evaluation report (the gate's verdict included)."""
 
     def promote(self, version: str) -> None:
         """Make `version` the champion, remembering the previous one."""
@@ -36,6 +66,9 @@ class Registry(Protocol):
     def champion_version(self) -> str | None: ...
 
     def load(self, version: str) -> Pipeline: ...
+
+    def report(self, version: str) -> dict[str, Any] | None:
+        """The evaluation report recorded with `version` at training (None if absent)."""
 
     def trained_at(self, version: str) -> datetime | None:
         """When `version` was stored (naive UTC), for monitoring its age."""

@@ -38,6 +38,9 @@ class ExportedRegistry:
         version_file = self.root / "VERSION"
         return version_file.read_text().strip() if version_file.exists() else None
 
+    def report(self, version: str) -> dict[str, Any] | None:
+        return None  # the image carries the model, not its training report
+
     def load(self, version: str) -> Pipeline:
         model: Pipeline = joblib.load(self.root / "model.joblib")
         return model
