@@ -12,13 +12,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ..config import DecisionSettings, ErrorCostSettings, Settings
-from ..data.contract import Contract
+from ..data.contract import Contract, date_columns
 from ..data.loading import load_validated
 from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
-from .metrics import guardrail_values, positive_column, score, slice_scores
+from .metrics import bin_edges, guardrail_values, positive_column, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
 from .value import error_cost_report, value_report
@@ -79,7 +79,7 @@ def time_column(contract: Contract, settings: Settings) -> str | None:
                 f"[data] time_column {settings.data.time_column!r} is not a contract column"
             )
         return settings.data.time_column
-    dates = [name for name, spec in contract.columns.items() if spec.dtype == "date"]
+    dates = date_columns(contract, [])
     if not dates and settings.data.split == "time":
         raise ValueError("[data] split = 'time' needs a date column in the contract or time_column")
     return dates[0] if dates else None
@@ -131,6 +131,7 @@ def assess(
     attributes = settings.data.sensitive_attributes
     holdout_x, holdout_y = split.holdout_x, split.holdout_y
     predictions = HoldoutPredictions(model, holdout_x, holdout_y, positive)
+    edges = slice_edges(model, split, settings)
     min_rows, seed = settings.gate.slice_min_rows, settings.project.seed
     rule_result: dict[str, Any] = {"rule_name": None, "rule": None, "rule_slices": {}}
     ruled: HoldoutPredictions | None = None
@@ -141,7 +142,7 @@ def assess(
             rule_score = score(metric, ruled, holdout_x, holdout_y, positive)
             rule_result["rule"] = round(rule_score, 6)
             rule_result["rule_slices"] = slice_scores(
-                metric, ruled, holdout_x, holdout_y, attributes, positive, min_rows, seed
+                metric, ruled, holdout_x, holdout_y, attributes, positive, min_rows, seed, edges
             )
     evaluation = {
         **rule_result,
@@ -169,11 +170,28 @@ def assess(
             positive,
             min_rows,
             seed,
+            edges,
         ),
+        "slice_edges": edges,
     }
     if settings.project.problem_type != "regression":
         evaluation.update(class_details(predictions, holdout_y, positive, evaluation["decision"]))
     return evaluation, predictions
+
+
+def slice_edges(model: Any, split: Split, settings: Settings) -> dict[str, list[float]]:
+    """Bins of numeric sensitive attributes: the model's own (stored at training), else
+    from the training rows ([data] slice_bins); never from the holdout."""
+    stored = getattr(model, "slice_edges_", None)
+    if stored is not None:
+        return dict(stored)
+    edges = {}
+    for name in settings.data.sensitive_attributes:
+        if name in split.train_x:
+            found = bin_edges(split.train_x[name], settings.data.slice_bins)
+            if found is not None:
+                edges[name] = found
+    return edges
 
 
 def used_columns(pipeline: Pipeline) -> list[str]:

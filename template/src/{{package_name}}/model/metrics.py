@@ -12,7 +12,7 @@ from ..config import GUARDRAIL_METRICS
 
 LOWER_IS_BETTER = {"rmse", "mae", "mape"}
 NEEDS_SCORES = {"roc_auc", "average_precision"}
-# Slices: numbers with more distinct values than this are binned into quartiles; an
+# Slices: numbers with more distinct values than this are binned ([data] slice_bins); an
 # attribute with more slices than MAX_SLICES is refused (it would identify people).
 NUMERIC_AS_CATEGORY = 10
 NUMERIC_BINS = 4
@@ -109,20 +109,28 @@ def guardrail_values(
     return values
 
 
-def quartile_edges(values: pd.Series) -> list[float] | None:
-    """Inner quartile edges of a numeric attribute binned for slicing (None: not binned),
-    stored with the model so live monitoring bins new rows the same way."""
+def bin_edges(values: pd.Series, bins: int = NUMERIC_BINS) -> list[float] | None:
+    """Inner edges of `bins` equal-count bins of a numeric attribute, from training rows;
+    None when the attribute is not binned (a category, or a number with few values).
+    Stored with the model, so the holdout and live monitoring bin rows the same way."""
     if not pd.api.types.is_numeric_dtype(values) or values.nunique() <= NUMERIC_AS_CATEGORY:
         return None
-    inner = values.quantile([0.25, 0.5, 0.75]).drop_duplicates()
+    inner = values.quantile([step / bins for step in range(1, bins)]).drop_duplicates()
     return [float(edge) for edge in inner]
 
 
-def slice_labels(values: pd.Series, attribute: str) -> pd.Series:
-    """The slice of each row: a category as it is, a number in its quartile bin."""
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > NUMERIC_AS_CATEGORY:
-        binned = pd.qcut(values, q=NUMERIC_BINS, duplicates="drop")
-        return binned.astype(str).where(values.notna(), "missing")
+def binned_labels(values: pd.Series, edges: list[float]) -> pd.Series:
+    """Each number as its bin, "(low, high]"; missing values as "missing"."""
+    binned = pd.cut(values, bins=[-np.inf, *edges, np.inf])
+    return binned.astype(str).where(values.notna(), "missing")
+
+
+def slice_labels(values: pd.Series, attribute: str, edges: list[float] | None = None) -> pd.Series:
+    """The slice of each row: a number in its bin (`edges`), a category as it is."""
+    if edges is None:
+        edges = bin_edges(values)
+    if edges is not None:
+        return binned_labels(values, edges)
     labels = values.astype(str).where(values.notna(), "missing")
     if labels.nunique() > MAX_SLICES:
         raise ValueError(
@@ -165,6 +173,7 @@ def slice_scores(
     positive: Any = 1,
     min_rows: int = 0,
     seed: int = 0,
+    edges: dict[str, list[float]] | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """For each sensitive attribute and each of its slices: rows, the metric, a 95%
     bootstrap interval, and whether the slice is large enough to judge (`min_rows`).
@@ -177,7 +186,8 @@ def slice_scores(
     outcomes = target.to_numpy()
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for attribute in attributes:
-        labels = slice_labels(features[attribute], attribute).to_numpy()
+        bins = (edges or {}).get(attribute)
+        labels = slice_labels(features[attribute], attribute, bins).to_numpy()
         groups: dict[str, dict[str, Any]] = {}
         for label in sorted(set(labels)):
             rows = np.flatnonzero(labels == label)

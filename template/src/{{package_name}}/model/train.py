@@ -22,7 +22,7 @@ from .baselines import RuleModel
 from .estimators import build_baseline
 from .evaluate import assess, split_holdout, used_columns
 from .gate import GateResult, Guardrail, RuleScore, SliceScore, ValueScore, evaluate_gate
-from .metrics import quartile_edges, score
+from .metrics import score
 from .report import write_reports
 from .rule import team_rule
 from .selection import select_candidate
@@ -123,11 +123,7 @@ def train(settings: Settings) -> TrainingOutcome:
         # The operating point travels with the model: batch scoring and the API use it.
         candidate.operating_point_ = decision["model"]["threshold"]
     # Slice bins travel too: live monitoring labels personal attributes with them.
-    candidate.slice_edges_ = {
-        name: edges
-        for name in settings.data.sensitive_attributes
-        if name in split.train_x and (edges := quartile_edges(split.train_x[name])) is not None
-    }
+    candidate.slice_edges_ = evaluation["slice_edges"]
     guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
     slices = []
     for attribute, groups in evaluation["slices"].items():

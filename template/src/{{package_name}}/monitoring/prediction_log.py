@@ -22,9 +22,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+
+from ..model.metrics import binned_labels
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,7 @@ def slice_label_column(values: pd.Series, edges: list[float] | None) -> pd.Serie
     """Slice labels fit to log for a personal attribute; None when a number has no bins
     (a model trained before bins were stored): its value is never logged raw."""
     if pd.api.types.is_numeric_dtype(values):
-        if not edges:
-            return None
-        binned = pd.cut(values, bins=[-np.inf, *edges, np.inf])
-        return binned.astype(str).where(values.notna(), "missing")
+        return None if not edges else binned_labels(values, edges)
     return values.astype(str).where(values.notna(), "missing")
 
 
@@ -104,7 +102,7 @@ def prediction_records(
     """Rows for the `predictions` table; only model features are logged, never personal data.
 
     A sensitive attribute that is personal data is logged as its slice label only
-    (`slice:<name>`: the category, or the training-quartile bin of a number), so live
+    (`slice:<name>`: the category, or the bin of a number from training), so live
     monitoring can still judge the model slice by slice.
     """
     logged = [name for name in feature_names if name not in personal_data and name in frame]
