@@ -189,11 +189,12 @@ def train(settings: Settings) -> TrainingOutcome:
         candidate, metrics, params, data_lineage, register=gate.passed, data=data, report=report
     )
     report["model_version"] = version
+    # Reports first, promotion last: a failure on the way leaves the champion as it was.
+    write_reports(settings, report, predictions, update_model_card=gate.passed)
     promoted = False
     if gate.passed and version is not None and automatic:
         registry.promote(version)
         promoted = True
-    write_reports(settings, report, predictions, update_model_card=gate.passed)
     if gate.passed and not automatic:
         write_proposal(settings.registry, registry, report)
     return TrainingOutcome(gate=gate, version=version, report=report, promoted=promoted)

@@ -161,6 +161,17 @@ class PredictionLog:
         with self.engine.begin() as own:
             own.execute(predictions_table.insert(), records)
 
+    def known_ids(self, prediction_ids: Iterable[str]) -> set[str]:
+        """Which of these prediction ids the log holds."""
+        wanted = list(dict.fromkeys(prediction_ids))
+        found: set[str] = set()
+        column = predictions_table.c.prediction_id
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                query = sa.select(column).where(column.in_(wanted[start : start + 500]))
+                found.update(str(value) for value in connection.execute(query).scalars())
+        return found
+
     def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> int:
         """Record (prediction_id, outcome) pairs; return how many were written."""
         now = utc_now()

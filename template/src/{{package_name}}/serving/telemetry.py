@@ -49,6 +49,11 @@ class Telemetry:
             ["endpoint"],
             registry=self.registry,
         )
+        self.unknown_feedback = Counter(
+            "ml_feedback_unknown_ids",
+            "Outcomes refused because no prediction with their id was ever issued",
+            registry=self.registry,
+        )
         self.predictions = Counter(
             "ml_predictions",
             "Rows predicted, by model version and predicted label",
