@@ -197,6 +197,9 @@ def _firing_and_quiet(budget_s: float, max_age_days: int) -> dict[str, tuple[lis
              (req % "422", "0+10x60")],
             [('ml_validation_failures_total{endpoint="/predict"}', "0+0x60"),
              (req % "200", "0+10x60")], "40m"),
+        "PredictionLogFailing": (
+            [("ml_prediction_log_write_failures_total", "0+1x60")],
+            [("ml_prediction_log_write_failures_total", "0+0x60")], "20m"),
         "NoPredictions": (
             [("ml_monitoring_verdict", "0+0x60")],
             [('ml_predictions_total{model_version="1",label="0"}', "0+10x60")], "50m"),
@@ -220,7 +223,7 @@ def test_alert_rules_pass_promtool_and_fire_when_they_should(mode: str, tmp_path
                 "MonitoringNotRunning"}  # fmt: skip
     if mode == "online":
         expected |= {"LatencyAboveBudget", "HighErrorRate", "HighValidationFailureRate",
-                     "NoPredictions"}  # fmt: skip
+                     "PredictionLogFailing", "NoPredictions"}  # fmt: skip
     assert set(rules) == expected
 
     cases = _firing_and_quiet(0.08, 90)

@@ -229,17 +229,34 @@ class BackgroundLogWriter:
     """Writes predictions on a background thread, off the request path.
 
     A request only queues a function that builds its log records; this thread builds
-    and inserts them in batches. A failing database is logged, never turned into a
-    failed prediction.
+    and inserts them in batches. A failing database never fails a prediction: the
+    records wait in memory and are retried every interval, up to `max_pending`
+    (beyond it the oldest are dropped and counted). `unwritten` says how many answered
+    predictions are not in the log yet; `on_failure` is told of every failed write.
     """
 
-    def __init__(self, log: PredictionLog, batch_size: int = 500, interval_s: float = 1.0):
+    def __init__(
+        self,
+        log: PredictionLog,
+        batch_size: int = 500,
+        interval_s: float = 1.0,
+        max_pending: int = 100_000,
+        on_failure: Callable[[int], None] | None = None,
+    ):
         self.log = log
         self.batch_size = batch_size
         self.interval_s = interval_s
+        self.max_pending = max_pending
+        self.on_failure = on_failure
+        self.pending: list[dict[str, Any]] = []
+        self.dropped = 0
         self.queue: queue.SimpleQueue[RecordBuilder | None] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.thread.start()
+
+    @property
+    def unwritten(self) -> int:
+        return len(self.pending)
 
     def put(self, build: RecordBuilder) -> None:
         self.queue.put(build)
@@ -265,8 +282,23 @@ class BackgroundLogWriter:
                 pass
             except Exception:  # a bad record must not stop the writer
                 logger.exception("could not build prediction log records")
-            if batch:
-                try:
-                    self.log.append(batch)
-                except sa.exc.SQLAlchemyError:
-                    logger.exception("could not write %d predictions to the log", len(batch))
+            self.pending.extend(batch)
+            if self.pending:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        try:
+            self.log.append(self.pending)
+        except sa.exc.SQLAlchemyError:
+            logger.exception(
+                "could not write %d predictions to the log; retrying", len(self.pending)
+            )
+            if self.on_failure is not None:
+                self.on_failure(len(self.pending))
+            overflow = len(self.pending) - self.max_pending
+            if overflow > 0:
+                self.dropped += overflow
+                logger.error("dropped the %d oldest unwritten predictions", overflow)
+                del self.pending[:overflow]
+            return
+        self.pending = []

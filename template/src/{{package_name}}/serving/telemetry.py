@@ -49,6 +49,16 @@ class Telemetry:
             ["endpoint"],
             registry=self.registry,
         )
+        self.log_write_failures = Counter(
+            "ml_prediction_log_write_failures",
+            "Failed attempts to write answered predictions to the prediction log",
+            registry=self.registry,
+        )
+        self.log_backlog = Gauge(
+            "ml_prediction_log_backlog",
+            "Answered predictions not yet in the prediction log",
+            registry=self.registry,
+        )
         self.unknown_feedback = Counter(
             "ml_feedback_unknown_ids",
             "Outcomes refused because no prediction with their id was ever issued",
