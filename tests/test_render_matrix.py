@@ -77,7 +77,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "registry/lineage", "registry/promotion",
                "serving/__init__", "serving/telemetry",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
-               "monitoring/prediction_log", "monitoring/report"]  # fmt: skip
+               "monitoring/prediction_log", "monitoring/report", "monitoring/spool"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards"] if online else []

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import queue
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,10 +25,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..model.metrics import binned_labels
+from .spool import Spool
 
 logger = logging.getLogger(__name__)
 
-RecordBuilder = Callable[[], list[dict[str, Any]]]
 
 metadata = sa.MetaData()
 predictions_table = sa.Table(
@@ -226,79 +225,65 @@ class PredictionLog:
 
 
 class BackgroundLogWriter:
-    """Writes predictions on a background thread, off the request path.
+    """Moves answered predictions from the spool (monitoring/spool.py) into the log.
 
-    A request only queues a function that builds its log records; this thread builds
-    and inserts them in batches. A failing database never fails a prediction: the
-    records wait in memory and are retried every interval, up to `max_pending`
-    (beyond it the oldest are dropped and counted). `unwritten` says how many answered
-    predictions are not in the log yet; `on_failure` is told of every failed write.
+    `put` writes a request's records to the spool before the response leaves, so
+    nothing answered is lost when the process dies; a background thread then inserts
+    spooled batches every `interval_s`. A failing database never fails a prediction:
+    batches stay in the spool and are retried; `unwritten` counts them and
+    `on_failure` is told of each failed write. Records already in the log (a crash
+    between inserting a batch and forgetting it) are not inserted twice.
     """
 
     def __init__(
         self,
         log: PredictionLog,
-        batch_size: int = 500,
+        spool: Spool,
         interval_s: float = 1.0,
-        max_pending: int = 100_000,
         on_failure: Callable[[int], None] | None = None,
     ):
         self.log = log
-        self.batch_size = batch_size
+        self.spool = spool
         self.interval_s = interval_s
-        self.max_pending = max_pending
         self.on_failure = on_failure
-        self.pending: list[dict[str, Any]] = []
-        self.dropped = 0
-        self.queue: queue.SimpleQueue[RecordBuilder | None] = queue.SimpleQueue()
+        self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self.thread.start()
 
     @property
     def unwritten(self) -> int:
-        return len(self.pending)
+        return self.spool.waiting()
 
-    def put(self, build: RecordBuilder) -> None:
-        self.queue.put(build)
+    def put(self, records: list[dict[str, Any]]) -> None:
+        self.spool.append(records)
 
     def close(self) -> None:
-        """Write what is queued, then stop the thread."""
-        self.queue.put(None)
+        """Write what is spooled (when the log allows), then stop."""
+        self.stopping.set()
         self.thread.join(timeout=30)
+        self.spool.close()
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[dict[str, Any]] = []
-            try:
-                build = self.queue.get(timeout=self.interval_s)
-                while build is not None:
-                    batch.extend(build())
-                    if len(batch) >= self.batch_size:
-                        break
-                    build = self.queue.get_nowait()
-                stopping = build is None
-            except queue.Empty:
-                pass
-            except Exception:  # a bad record must not stop the writer
-                logger.exception("could not build prediction log records")
-            self.pending.extend(batch)
-            if self.pending:
-                self._write_pending()
+        while True:
+            stopping = self.stopping.wait(self.interval_s)
+            self._drain()
+            if stopping:
+                return
 
-    def _write_pending(self) -> None:
-        try:
-            self.log.append(self.pending)
-        except sa.exc.SQLAlchemyError:
-            logger.exception(
-                "could not write %d predictions to the log; retrying", len(self.pending)
-            )
-            if self.on_failure is not None:
-                self.on_failure(len(self.pending))
-            overflow = len(self.pending) - self.max_pending
-            if overflow > 0:
-                self.dropped += overflow
-                logger.error("dropped the %d oldest unwritten predictions", overflow)
-                del self.pending[:overflow]
-            return
-        self.pending = []
+    def _drain(self) -> None:
+        for batch in self.spool.take():
+            records = Spool.read(batch)
+            try:
+                known = self.log.known_ids(r["prediction_id"] for r in records)
+                fresh = [r for r in records if r["prediction_id"] not in known]
+                self.log.append(fresh)
+            except sa.exc.SQLAlchemyError:
+                logger.exception(
+                    "could not write %d predictions to the log; they wait in %s",
+                    len(records),
+                    batch,
+                )
+                if self.on_failure is not None:
+                    self.on_failure(len(records))
+                return
+            self.spool.done(batch)

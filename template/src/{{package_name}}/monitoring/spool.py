@@ -1,0 +1,112 @@
+"""A local append-only spool between the API and the prediction log.
+
+Each answered prediction is written to the spool (and handed to the kernel) before its
+response leaves, so killing the service, even with `kill -9`, loses nothing it
+answered. The log writer (prediction_log.BackgroundLogWriter) moves spooled records
+into the prediction log and, at start, replays what a stopped service left behind.
+One service process per spool folder: a lock file makes a second one fail at start.
+A machine crash can still lose what the kernel had not written to disk.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+CURRENT = "current.jsonl"
+
+
+class SpoolBusyError(RuntimeError):
+    """Another process holds the spool folder."""
+
+
+def _encoded(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"__datetime__": value.isoformat()}
+    raise TypeError(f"cannot spool a {type(value).__name__}")
+
+
+def _decoded(item: dict[str, Any]) -> Any:
+    if set(item) == {"__datetime__"}:
+        return datetime.fromisoformat(item["__datetime__"])
+    return item
+
+
+class Spool:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._lock_file = (folder / ".lock").open("w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            raise SpoolBusyError(
+                f"another service process uses the prediction spool {folder}; give each "
+                "process its own folder ([serving] spool_path)"
+            ) from None
+        self._guard = threading.Lock()
+        self._current: TextIO = (folder / CURRENT).open("a", encoding="utf-8")
+        self._since_take = 0
+        # Batch files waiting to be written, with their record counts (left over from a
+        # stopped service, too: they are replayed).
+        self._sealed = {path: len(self.read(path)) for path in folder.glob("batch-*.jsonl")}
+        if (folder / CURRENT).stat().st_size:
+            self._since_take = len(self.read(folder / CURRENT))
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        """Write records through to the kernel before returning."""
+        if not records:
+            return
+        lines = "".join(json.dumps(record, default=_encoded) + "\n" for record in records)
+        with self._guard:
+            self._current.write(lines)
+            self._current.flush()
+            self._since_take += len(records)
+
+    def take(self) -> list[Path]:
+        """Seal what was appended so far into a batch file; every batch file waiting to
+        be written, oldest first."""
+        with self._guard:
+            if self._since_take:
+                self._current.close()
+                batch = self.folder / f"batch-{time.time_ns()}.jsonl"
+                os.replace(self.folder / CURRENT, batch)
+                self._sealed[batch] = self._since_take
+                self._current = (self.folder / CURRENT).open("a", encoding="utf-8")
+                self._since_take = 0
+            return sorted(self._sealed)
+
+    def done(self, batch: Path) -> None:
+        """The batch is in the prediction log: forget it."""
+        with self._guard:
+            batch.unlink(missing_ok=True)
+            self._sealed.pop(batch, None)
+
+    def waiting(self) -> int:
+        """Answered predictions not yet in the prediction log."""
+        with self._guard:
+            return sum(self._sealed.values()) + self._since_take
+
+    @staticmethod
+    def read(path: Path) -> list[dict[str, Any]]:
+        """The records of a batch file; a line cut short by a crash is skipped."""
+        records = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line, object_hook=_decoded))
+            except json.JSONDecodeError:
+                continue
+        return records
+
+    def close(self) -> None:
+        with self._guard:
+            self._current.close()
+        fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+        self._lock_file.close()
