@@ -14,8 +14,9 @@ from .terminal import copier_copy
 def _visible_questions() -> list[tuple[str, str]]:
     """(name, start of help) for each question asked with the default answers, in order."""
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
-    # sql, online, or sensitive attributes only
-    hidden_by_defaults = {"sql_url", "sql_table", "latency_budget_ms", "sensitive_features"}
+    # sql, online, sensitive attributes or regression only
+    hidden_by_defaults = {"sql_url", "sql_table", "latency_budget_ms", "sensitive_features",
+                          "cost_of_overestimate", "cost_of_underestimate"}  # fmt: skip
     visible = []
     for name, spec in questions.items():
         if name.startswith("_") or spec.get("when") is False or name in hidden_by_defaults:
