@@ -134,8 +134,11 @@ def test_the_feedback_loop_end_to_end(tmp_path: Path) -> None:
     assert drift.returncode != 0 and "Error 3" in drift.stderr
     assert _outputs(github_output) == {"verdict": "retrain"}
     assert _outputs(project / "reports/monitoring/verdict.env") == {"VERDICT": "retrain"}
+    # The training data has not changed since version 1: the retrain is recorded, and
+    # registers no identical version 2.
     retrained = run(["make", "retrain-if-drifted"], project)
-    assert "quality gate passed: version 2 is champion" in retrained.stdout
+    assert "identical to champion version 1's: no new version registered" in retrained.stdout
+    assert run(["uv", "run", "customer_churn", "champion"], project).stdout.strip() == "1"
 
     # Outcomes for a batch arrive later as a labels file, keyed by prediction_id.
     labels = tmp_path / "labels.csv"

@@ -304,7 +304,7 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
         "selection": trained.get("selection"),
         "features": used_columns(model),
         "gate": trained.get("gate"),
-        "lineage": lineage.collect(frame, describe_source(settings.data)),
+        "lineage": lineage.collect(frame, describe_source(settings.data), settings),
         "thresholds": settings.gate.model_dump(),
     }
     write_reports(settings, report, predictions, update_model_card=True)

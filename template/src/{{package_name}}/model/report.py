@@ -19,8 +19,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     evaluation = report["evaluation"]
     metric = evaluation["metric"]
     thresholds = report["thresholds"]
+    identical = report.get("identical_to")
+    version = report["model_version"] or (
+        f"not registered: data, code and config are identical to champion version {identical}'s"
+        if identical
+        else "not registered"
+    )
     lines = [
-        f"Model version: **{report['model_version'] or 'not registered'}**",
+        f"Model version: **{version}**",
         "",
         f"Data: {report['lineage'].get('data_source', 'not recorded')}",
         "",

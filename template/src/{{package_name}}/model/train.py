@@ -36,6 +36,8 @@ class TrainingOutcome:
     version: str | None
     report: dict[str, Any]
     promoted: bool
+    # The champion this run's data, code and config are identical to: nothing registered.
+    identical_to: str | None = None
 
 
 def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
@@ -151,7 +153,17 @@ def train(settings: Settings) -> TrainingOutcome:
         worth,
     )
     source = describe_source(settings.data)
-    data_lineage = lineage.collect(frame, source)
+    data_lineage = lineage.collect(frame, source, settings)
+    identical_to = None
+    if champion_version is not None:
+        recorded = registry.report(champion_version) or {}
+        if lineage.same_inputs(data_lineage, recorded.get("lineage")):
+            identical_to = champion_version
+            logger.info(
+                "data, code and config are identical to champion v%s's: the run is recorded, "
+                "no new version is registered",
+                champion_version,
+            )
     data = TrainingData.redacted(split.train_x, split.train_y, settings.data.personal_data, source)
     metrics = {
         "holdout_" + settings.gate.metric: evaluation["model"],
@@ -181,20 +193,24 @@ def train(settings: Settings) -> TrainingOutcome:
         },
         "lineage": data_lineage,
         "thresholds": settings.gate.model_dump(),
+        "identical_to": identical_to,
     }
     automatic = settings.registry.promotion == "automatic"
-    action = (" and promoting" if automatic else " and proposing") if gate.passed else ""
+    new = gate.passed and identical_to is None
+    action = (" and promoting" if automatic else " and proposing") if new else ""
     logger.info("[5/5] recording the run%s", action)
     version = registry.record(
-        candidate, metrics, params, data_lineage, register=gate.passed, data=data, report=report
+        candidate, metrics, params, data_lineage, register=new, data=data, report=report
     )
     report["model_version"] = version
     # Reports first, promotion last: a failure on the way leaves the champion as it was.
-    write_reports(settings, report, predictions, update_model_card=gate.passed)
+    write_reports(settings, report, predictions, update_model_card=new)
     promoted = False
-    if gate.passed and version is not None and automatic:
+    if new and version is not None and automatic:
         registry.promote(version)
         promoted = True
-    if gate.passed and not automatic:
+    if new and not automatic:
         write_proposal(settings.registry, registry, report)
-    return TrainingOutcome(gate=gate, version=version, report=report, promoted=promoted)
+    return TrainingOutcome(
+        gate=gate, version=version, report=report, promoted=promoted, identical_to=identical_to
+    )
