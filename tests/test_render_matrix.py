@@ -73,7 +73,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/features", "model/rule", "model/value", "model/selection",
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
-               "registry/__init__", "registry/base", "registry/exported_registry",
+               "registry/__init__", "registry/artifacts", "registry/base",
+               "registry/exported_registry",
                "registry/lineage", "registry/promotion",
                "serving/__init__", "serving/telemetry",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
@@ -85,7 +86,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
-             "test_slices", "test_split", "test_value", "test_selection"]  # fmt: skip
+             "test_slices", "test_split", "test_value", "test_selection",
+             "test_export"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])

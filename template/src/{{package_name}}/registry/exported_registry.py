@@ -1,8 +1,10 @@
 """The champion exported to a folder, for the container image to serve.
 
-`make export-model` writes <export_path>/model.joblib and VERSION from the real
-registry; the image sets the registry backend to "exported" and reads them. The
-folder is read-only from the project's point of view: train and promote elsewhere.
+`make export-model` writes <export_path>/model.skops and VERSION from the real
+registry's champion, after checking that the copy predicts exactly what the
+registry's model predicts on the holdout; the image sets the registry backend to
+"exported" and reads them. Loading a skops file runs no pickled code. The folder is
+read-only from the project's point of view: train and promote elsewhere.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
+import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..config import RegistrySettings
+from .artifacts import MODEL_FILE, check_same_predictions, load_model, save_model
 from .base import Registry, load_champion
 
 
@@ -42,23 +45,35 @@ class ExportedRegistry:
         return None  # the image carries the model, not its training report
 
     def load(self, version: str) -> Pipeline:
-        model: Pipeline = joblib.load(self.root / "model.joblib")
-        return model
+        return load_model(self.root / MODEL_FILE)
 
     def trained_at(self, version: str) -> datetime | None:
         stamp = self.root / "TRAINED_AT"
         return datetime.fromisoformat(stamp.read_text().strip()) if stamp.exists() else None
 
 
-def export_champion(registry: Registry, destination: Path) -> str:
-    """Copy the champion into `destination` (replaced whole, never half-written)."""
-    model, version = load_champion(registry)
+def export_champion(
+    registry: Registry, destination: Path, holdout: pd.DataFrame, version: str | None = None
+) -> str:
+    """Copy the champion into `destination` (replaced whole, never half-written), once
+    the copy predicts the holdout exactly as the registry's model does.
+
+    `version`, when given, must be the champion: what ships is what was approved (or
+    rolled back to), never another version.
+    """
+    model, champion = load_champion(registry)
+    if version is not None and version != champion:
+        raise ValueError(
+            f"model version {version} is not the champion (version {champion} is): only "
+            "the champion ships. Promote it, or `make rollback` to it, first"
+        )
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".export-"))
     try:
-        joblib.dump(model, staging / "model.joblib")
-        (staging / "VERSION").write_text(version + "\n")
-        trained_at = registry.trained_at(version)
+        save_model(model, staging / MODEL_FILE)
+        check_same_predictions(model, load_model(staging / MODEL_FILE), holdout)
+        (staging / "VERSION").write_text(champion + "\n")
+        trained_at = registry.trained_at(champion)
         if trained_at is not None:
             (staging / "TRAINED_AT").write_text(trained_at.isoformat() + "\n")
         if destination.exists():
@@ -66,4 +81,4 @@ def export_champion(registry: Registry, destination: Path) -> str:
         os.replace(staging, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return version
+    return champion
