@@ -81,7 +81,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "monitoring/prediction_log", "monitoring/report", "monitoring/spool"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]
-    modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards"] if online else []
+    modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
+                "serving/champion"] if online else []  # fmt: skip
     modules += ["serving/batch"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",

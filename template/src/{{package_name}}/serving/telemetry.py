@@ -77,6 +77,11 @@ class Telemetry:
             registry=self.registry,
         )
         self.model = Info("ml_model", "The champion being served", registry=self.registry)
+        self.reload_failures = Counter(
+            "ml_model_reload_failures",
+            "Newly promoted champions the service could not load (it kept the old one)",
+            registry=self.registry,
+        )
         self.trained = Gauge(
             "ml_model_trained_timestamp_seconds",
             "When the served model was trained (Unix time)",
