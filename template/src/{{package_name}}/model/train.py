@@ -17,6 +17,7 @@ from ..data.loading import load_validated
 from ..data.sources import describe_source
 from ..registry import lineage, open_registry
 from ..registry.base import TrainingData
+from ..registry.continuity import check_not_reset
 from ..registry.promotion import write_proposal
 from .baselines import RuleModel
 from .estimators import build_baseline
@@ -61,9 +62,14 @@ def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore |
     return ValueScore(model, decision["do_nothing_per_period"], "doing nothing", decision["period"])
 
 
-def train(settings: Settings) -> TrainingOutcome:
+def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOutcome:
+    """`reset_acknowledged`: train although the registry forgot versions the prediction
+    log remembers (registry/continuity.py)."""
     problem_type = settings.project.problem_type
     hidden = settings.data.not_features  # personal data, sensitive attributes
+    registry = open_registry(settings.registry)
+    log_url = settings.monitoring.prediction_log_url
+    check_not_reset(registry, log_url, acknowledged=reset_acknowledged)
     logger.info("[1/5] loading data and checking the contract")
     contract, frame = load_validated(settings)
     split = split_holdout(frame, contract, settings)
@@ -91,7 +97,6 @@ def train(settings: Settings) -> TrainingOutcome:
     evaluation, predictions = assess(
         settings, candidate, baseline, split, contract.positive_label, rule
     )
-    registry = open_registry(settings.registry)
     champion_version = registry.champion_version()
     champion_score = None
     if champion_version is not None:

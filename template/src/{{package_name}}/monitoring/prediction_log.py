@@ -171,6 +171,13 @@ class PredictionLog:
                 found.update(str(value) for value in connection.execute(query).scalars())
         return found
 
+    def served_versions(self) -> list[str]:
+        """The model versions with predictions in the log, in numeric order."""
+        column = predictions_table.c.model_version
+        with self.engine.connect() as connection:
+            found = {str(v) for v in connection.execute(sa.select(column).distinct()).scalars()}
+        return sorted(found, key=lambda version: (len(version), version))
+
     def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> int:
         """Record (prediction_id, outcome) pairs; return how many were written."""
         now = utc_now()
