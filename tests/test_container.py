@@ -70,6 +70,11 @@ def test_workflow_targets_run_in_order_and_the_image_works(
             assert result.returncode != 0, f"{workflow}: deploy passed while unconfigured"
             assert "deploy: not configured" in result.stderr
             continue
+        if target == "smoke":
+            # Nothing is deployed: without the service's URL it says so (the smoke test
+            # itself runs against the container below).
+            assert result.returncode == 2 and "SERVICE_URL is not set" in result.stderr
+            continue
         assert result.returncode == 0, (
             f"{workflow}: `{command}` exited {result.returncode}\n{result.stdout[-3000:]}"
             f"\n{result.stderr[-3000:]}"
@@ -88,6 +93,30 @@ def test_workflow_targets_run_in_order_and_the_image_works(
         _check_batch_container(engine, image, project, tmp_path)
     if mode != "batch":
         _check_online_container(engine, image, project, champion)
+    _check_a_broken_image_fails_its_smoke_test(engine, image, project, tmp_path, mode)
+
+
+def _check_a_broken_image_fails_its_smoke_test(
+    engine: str, image: str, project: Path, tmp_path: Path, mode: str
+) -> None:
+    """The ci workflow's `make image-smoke` passed above; on an image whose model file is
+    corrupt it fails with exit 7 and the container's own words."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "Containerfile").write_text(
+        f"FROM {image}\nUSER root\nRUN echo junk > /app/dist/champion/model.skops\n"
+        "USER 10001:10001\n"
+    )
+    name, tag = "customer-churn-broken", mode
+    run([engine, "build", "--quiet", "--tag", f"{name}:{tag}", str(broken)], project)
+    try:
+        result = run(["make", "image-smoke", f"CONTAINER={engine}", f"IMAGE={name}", f"TAG={tag}"],
+                     project, check=False)  # fmt: skip
+        assert result.returncode != 0 and "Error 7" in result.stderr, result.stderr[-3000:]
+        assert "smoke test failed" in result.stderr
+        assert "BadZipFile" in result.stderr  # why, from the container's log or output
+    finally:
+        subprocess.run([engine, "rmi", "-f", f"{name}:{tag}"], capture_output=True)
 
 
 def _check_batch_container(engine: str, image: str, project: Path, tmp_path: Path) -> None:
@@ -141,5 +170,8 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
         assert status == 200, body
         assert len(body["predictions"]) == 3 and body["model_version"] == champion
         assert _http(f"{base}/predict", {"rows": [{"age": 150}]})[0] == 422
+        # CD's check of a deployed service, pointed at this one.
+        smoke = run(["make", "smoke"], project, env={"SERVICE_URL": base})
+        assert f"smoke test passed: {base} serves model v{champion}" in smoke.stdout
     finally:
         subprocess.run([engine, "rm", "-f", container], capture_output=True)

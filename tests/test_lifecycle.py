@@ -136,7 +136,8 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     package = "customer_churn"
     with (repo / f"src/{package}/model/features.py").open("a") as features:
         features.write("# the team's feature idea\n")
-    _replace(repo / "docs/charter.md", "TODO — who needs to understand", "EUR 40k a month — who needs")
+    charter = repo / "docs/charter.md"
+    _replace(charter, "TODO — who needs to understand", "EUR 40k a month — who needs")
     with (repo / "docs/runbook.md").open("a") as runbook:
         runbook.write("\nCall Dana before any rollback.\n")
     _commit(repo, "team edits")

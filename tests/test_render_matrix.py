@@ -74,9 +74,9 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
                "registry/__init__", "registry/artifacts", "registry/base",
-               "registry/exported_registry",
+               "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion",
-               "serving/__init__", "serving/telemetry",
+               "serving/__init__", "serving/telemetry", "serving/image_smoke",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
                "monitoring/prediction_log", "monitoring/report", "monitoring/spool"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
