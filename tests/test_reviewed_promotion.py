@@ -17,7 +17,12 @@ import pytest
 
 from .helpers import ROOT, render, run, workflow_steps
 
-NEEDS_A_CONTAINER = {"image", "image-login", "image-push"}  # test_container builds images
+NEEDS_A_CONTAINER = {
+    "image",
+    "image-login",
+    "image-push",
+    "image-smoke",
+}  # test_container builds images
 BRANCH = "ct/model-v2"
 
 FAKE_GH = """#!/usr/bin/env bash
