@@ -73,22 +73,25 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/features", "model/rule", "model/value", "model/selection",
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
+               "model/verdict", "model/challenger", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion",
-               "serving/__init__", "serving/telemetry", "serving/image_smoke",
+               "serving/__init__", "serving/telemetry", "serving/image_smoke", "serving/benchmark",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
-               "monitoring/prediction_log", "monitoring/report", "monitoring/spool"]  # fmt: skip
+               "monitoring/prediction_log", "monitoring/report", "monitoring/spool",
+               "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
-                "serving/champion"] if online else []  # fmt: skip
-    modules += ["serving/batch"] if batch else []
+                "serving/champion", "serving/shadow",
+                "serving/load_benchmark"] if online else []  # fmt: skip
+    modules += ["serving/batch", "serving/batch_benchmark"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
              "test_slices", "test_split", "test_value", "test_selection",
-             "test_export"]  # fmt: skip
+             "test_export", "test_shadow"]  # fmt: skip
     tests += ["test_api"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
@@ -178,6 +181,23 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
     assert "Features the model uses: `" in model_card
     assert "`email`" not in model_card.split("Features the model uses:")[1].splitlines()[0]
     _check_html_report(project / "reports/evaluation.html", recorded["problem_type"], family)
+    if case == BENCHED:
+        _check_bench(project)
+
+
+# `make bench` runs briefly in one project serving both ways, so it does not rot.
+BENCHED = next(case for case in MATRIX if case["serving_mode"] == "both")
+
+
+def _check_bench(project: Path) -> None:
+    """Each figure comes with its bare reference; the numbers are printed, not judged."""
+    output = run(["make", "bench", "BENCH_SECONDS=1", "BENCH_ROWS=2000"], project).stdout
+    for size in ("1 row", "100 rows"):
+        assert re.search(rf"bare endpoint, {size} +[0-9.]+ requests/s  p50 +[0-9.]+ ms", output)
+        assert re.search(rf"/predict, {size} .* \(([0-9.]+)x the bare endpoint\)", output)
+    assert re.search(r"make predict's code +\d+ rows/s", output)
+    assert re.search(r"ratio to bare predict +[0-9.]+x", output)
+    assert re.search(r"peak memory .* at 200 rows, .* at 2000 rows", output)
 
 
 def _check_html_report(page_file: Path, problem_type: str, family: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import GateSettings
 
@@ -30,6 +31,15 @@ class GateResult:
     @property
     def failures(self) -> list[str]:
         return [check.message for check in self.checks if not check.passed]
+
+    def as_report(self) -> dict[str, Any]:
+        """The verdict as recorded in evaluation reports and the registry."""
+        return {
+            "passed": self.passed,
+            "checks": [
+                {"name": c.name, "passed": c.passed, "message": c.message} for c in self.checks
+            ],
+        }
 
 
 def _better_by(policy: GateSettings, value: float, reference: float) -> float:

@@ -22,11 +22,11 @@ from ..registry.promotion import write_proposal
 from .baselines import RuleModel
 from .estimators import build_baseline
 from .evaluate import assess, split_holdout, used_columns
-from .gate import GateResult, Guardrail, RuleScore, SliceScore, ValueScore, evaluate_gate
-from .metrics import score
+from .gate import GateResult
 from .report import write_reports
 from .rule import team_rule
 from .selection import select_candidate
+from .verdict import judge, score_champion
 
 logger = logging.getLogger(__name__)
 
@@ -39,27 +39,6 @@ class TrainingOutcome:
     promoted: bool
     # The champion this run's data, code and config are identical to: nothing registered.
     identical_to: str | None = None
-
-
-def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
-    """The model must be worth more per period than the team's rule (or than doing
-    nothing while the rule is not written), when [decision] gate_on_value is set; for a
-    regression, its errors must cost less than the rule's (or the mean's)."""
-    decision = evaluation["decision"]
-    if decision is None or settings.decision is None or not settings.decision.gate_on_value:
-        return None
-    if decision.get("kind") == "error_cost":
-        model_cost, period = decision["model"]["cost_per_period"], decision["period"]
-        if decision["rule"] is not None:
-            name = f"the team's rule ({evaluation['rule_name']})"
-            return ValueScore(model_cost, decision["rule"]["cost_per_period"], name, period, True)
-        baseline = decision["baseline"]["cost_per_period"]
-        return ValueScore(model_cost, baseline, "the trivial baseline (the mean)", period, True)
-    model = decision["model"]["value_per_period"]
-    if decision["rule"] is not None:
-        name = f"the team's rule ({evaluation['rule_name']})"
-        return ValueScore(model, decision["rule"]["value_per_period"], name, decision["period"])
-    return ValueScore(model, decision["do_nothing_per_period"], "doing nothing", decision["period"])
 
 
 def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOutcome:
@@ -97,66 +76,19 @@ def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOu
     evaluation, predictions = assess(
         settings, candidate, baseline, split, contract.positive_label, rule
     )
-    champion_version = registry.champion_version()
-    champion_score = None
-    if champion_version is not None:
-        champion = registry.load(champion_version)
-        try:
-            champion_score = score(
-                settings.gate.metric,
-                champion,
-                split.holdout_x,
-                split.holdout_y,
-                contract.positive_label,
-            )
-        except (KeyError, ValueError) as error:
-            # Trained on other columns (the sample, or an older contract): no fair comparison.
-            logger.warning(
-                "champion v%s cannot score this data (%s): it was trained on another "
-                "contract, so the gate does not compare with it",
-                champion_version,
-                error,
-            )
+    champion_version, champion_score = score_champion(settings, registry, split, contract)
     evaluation["champion"] = champion_score
 
     logger.info("[4/5] applying the quality gate")
-    measured = evaluation["rule"]
-    rule_score = None if measured is None else RuleScore(evaluation["rule_name"], measured)
-    if rule_score is None:
+    if evaluation["rule"] is None:
         logger.info("the team's rule (model/rule.py) is not written yet: the prior stands in")
-    worth = _value_check(settings, evaluation)
     decision = evaluation["decision"]
     if decision is not None and "threshold" in decision["model"]:
         # The operating point travels with the model: batch scoring and the API use it.
         candidate.operating_point_ = decision["model"]["threshold"]
     # Slice bins travel too: live monitoring labels personal attributes with them.
     candidate.slice_edges_ = evaluation["slice_edges"]
-    guardrails = [Guardrail(**values) for values in evaluation["guardrails"]]
-    slices = []
-    for attribute, groups in evaluation["slices"].items():
-        for group, values in groups.items():
-            if values["judged"]:
-                interval = tuple(values["interval"]) if values["interval"] else None
-                value = values[settings.gate.metric]
-                slices.append(SliceScore(attribute, group, values["rows"], value, interval))
-            else:
-                logger.warning(
-                    "slice %s=%s: too small to judge (%d holdout rows, fewer than %d)",
-                    attribute,
-                    group,
-                    values["rows"],
-                    settings.gate.slice_min_rows,
-                )
-    gate = evaluate_gate(
-        settings.gate,
-        evaluation["model"],
-        evaluation["baseline"],
-        champion_score,
-        rule_score,
-        guardrails,
-        slices,
-        worth,
-    )
+    gate = judge(settings, evaluation, champion_score)
     source = describe_source(settings.data)
     data_lineage = lineage.collect(frame, source, settings)
     identical_to = None
@@ -174,8 +106,8 @@ def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOu
         "holdout_" + settings.gate.metric: evaluation["model"],
         "baseline_" + settings.gate.metric: evaluation["baseline"],
     }
-    if measured is not None:
-        metrics["rule_" + settings.gate.metric] = measured
+    if evaluation["rule"] is not None:
+        metrics["rule_" + settings.gate.metric] = evaluation["rule"]
     if selection.cv_score is not None:
         metrics["cv_" + settings.gate.metric] = selection.cv_score
     params = {
@@ -190,12 +122,7 @@ def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOu
         "evaluation": evaluation,
         "selection": selection.summary(),
         "features": used_columns(candidate),
-        "gate": {
-            "passed": gate.passed,
-            "checks": [
-                {"name": c.name, "passed": c.passed, "message": c.message} for c in gate.checks
-            ],
-        },
+        "gate": gate.as_report(),
         "lineage": data_lineage,
         "thresholds": settings.gate.model_dump(),
         "identical_to": identical_to,

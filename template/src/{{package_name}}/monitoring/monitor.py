@@ -272,7 +272,7 @@ def live_performance(
             **counts,
             "status": f"insufficient labels: {len(labelled)} < min_labels {limits.min_labels}",
         }
-    value = _metric(gate.metric, labelled, contract)
+    value = logged_metric(gate.metric, labelled, contract)
     worse = value > gate.threshold if gate.metric in LOWER_IS_BETTER else value < gate.threshold
     slices, unmeasured = {}, {}
     for attribute in settings.data.sensitive_attributes:
@@ -288,7 +288,7 @@ def live_performance(
         slices[attribute] = {
             str(group): {
                 "rows": len(rows),
-                gate.metric: _rounded(_metric(gate.metric, rows, contract)),
+                gate.metric: _rounded(logged_metric(gate.metric, rows, contract)),
             }
             for group, rows in labelled.groupby(column, dropna=False)
         }
@@ -311,9 +311,15 @@ def percent(value: float, digits: int = 1) -> str:
     return format(value, f".{digits}%")
 
 
-def _metric(metric: str, rows: pd.DataFrame, contract: Contract) -> float:
+def target_type(contract: Contract) -> type:
+    """The Python type of logged outcomes and predictions (they are stored as JSON)."""
     kind = contract.columns[contract.target].dtype
-    cast = {"int": int, "float": float, "bool": bool}.get(kind, str)
+    return {"int": int, "float": float, "bool": bool}.get(kind, str)
+
+
+def logged_metric(metric: str, rows: pd.DataFrame, contract: Contract) -> float:
+    """The metric on logged rows: `outcome`, `prediction` and (for scores) `score`."""
+    cast = target_type(contract)
     target = rows["outcome"].map(cast)
     predicted = rows["prediction"].map(cast)
     if metric in NEEDS_SCORES:

@@ -1,9 +1,12 @@
 """The prediction log: every prediction and every known outcome, append-only.
 
-Two tables in any SQLAlchemy database ([monitoring] log_url, or PREDICTION_LOG_URL):
-`predictions` (id, time, source, model version, input features as JSON, output) and
-`feedback` (prediction id, outcome, time received). Rows are only ever inserted;
-a corrected outcome is a new feedback row, and the latest one wins when joined.
+Tables in any SQLAlchemy database ([monitoring] log_url, or PREDICTION_LOG_URL):
+`predictions` (id, time, source, model version, input features as JSON, output: what
+was answered), `feedback` (prediction id, outcome, time received) and
+`shadow_predictions` (what another model version said about the same prediction id,
+never answered: a challenger in shadow, or the champion beside a canary). Rows are
+only ever inserted; a corrected outcome is a new feedback row, and the latest one
+wins when joined.
 
 Personal-data columns are never written: they are dropped from the logged
 features, and a personal id column is stored as a one-way hash.
@@ -49,6 +52,16 @@ feedback_table = sa.Table(
     sa.Column("prediction_id", sa.String(64), nullable=False, index=True),
     sa.Column("outcome", sa.Text, nullable=False),
     sa.Column("received_at", sa.DateTime, nullable=False),
+)
+
+shadow_table = sa.Table(
+    "shadow_predictions",
+    metadata,
+    sa.Column("prediction_id", sa.String(64), primary_key=True),
+    sa.Column("model_version", sa.String(64), primary_key=True),
+    sa.Column("logged_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("prediction", sa.Text, nullable=False),
+    sa.Column("score", sa.Float),
 )
 
 
@@ -116,9 +129,7 @@ def prediction_records(
         raw_ids = frame[id_column].tolist()
         hide = id_column in personal_data
         entity_ids = [None if pd.isna(v) else (pseudonym(v) if hide else str(v)) for v in raw_ids]
-    scores = result["probability"].tolist() if "probability" in result else None
-    if scores is None and pd.api.types.is_numeric_dtype(result["prediction"]):
-        scores = result["prediction"].tolist()  # regression: the value itself
+    scores = _scores(result)
     now = utc_now()
     records = []
     for position, (row, value) in enumerate(
@@ -139,6 +150,35 @@ def prediction_records(
     return records
 
 
+def _scores(result: pd.DataFrame) -> list[Any] | None:
+    """The positive-class probability, or a regression's value; None for labels only."""
+    if "probability" in result:
+        return list(result["probability"].tolist())
+    if pd.api.types.is_numeric_dtype(result["prediction"]):
+        return list(result["prediction"].tolist())
+    return None
+
+
+def shadow_records(
+    result: pd.DataFrame, *, prediction_ids: list[str], model_version: str
+) -> list[dict[str, Any]]:
+    """Rows for `shadow_predictions`: another version's output for answered ids."""
+    scores = _scores(result)
+    now = utc_now()
+    return [
+        {
+            "prediction_id": prediction_id,
+            "model_version": model_version,
+            "logged_at": now,
+            "prediction": json.dumps(_plain(value)),
+            "score": None if scores is None else _plain(scores[position]),
+        }
+        for position, (prediction_id, value) in enumerate(
+            zip(prediction_ids, result["prediction"].tolist(), strict=True)
+        )
+    ]
+
+
 class PredictionLog:
     """Append to and read from the prediction log."""
 
@@ -152,13 +192,34 @@ class PredictionLog:
         self, records: list[dict[str, Any]], connection: sa.Connection | None = None
     ) -> None:
         """Insert predictions, in their own transaction unless `connection` is given."""
+        self._insert(predictions_table, records, connection)
+
+    def append_shadow(
+        self, records: list[dict[str, Any]], connection: sa.Connection | None = None
+    ) -> None:
+        """Insert shadow predictions (shadow_records), like `append`."""
+        self._insert(shadow_table, records, connection)
+
+    def _insert(
+        self, table: sa.Table, records: list[dict[str, Any]], connection: sa.Connection | None
+    ) -> None:
         if not records:
             return
         if connection is not None:
-            connection.execute(predictions_table.insert(), records)
+            connection.execute(table.insert(), records)
             return
         with self.engine.begin() as own:
-            own.execute(predictions_table.insert(), records)
+            own.execute(table.insert(), records)
+
+    def read_shadow(self, since: datetime, until: datetime) -> pd.DataFrame:
+        """Shadow predictions logged in [since, until)."""
+        query = sa.select(shadow_table).where(
+            shadow_table.c.logged_at >= since, shadow_table.c.logged_at < until
+        )
+        with self.engine.connect() as connection:
+            rows = pd.read_sql(query, connection)
+        rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
+        return rows
 
     def known_ids(self, prediction_ids: Iterable[str]) -> set[str]:
         """Which of these prediction ids the log holds."""

@@ -3,8 +3,10 @@
 `make export-model` writes <export_path>/model.skops and VERSION from the real
 registry's champion, after checking that the copy predicts exactly what the
 registry's model predicts on the holdout; the image sets the registry backend to
-"exported" and reads them. Loading a skops file runs no pickled code. The folder is
-read-only from the project's point of view: train and promote elsewhere.
+"exported" and reads them. A challenger in [shadow] version is exported beside it
+(<export_path>/shadow/), checked the same way, so the image can run it in shadow.
+Loading a skops file runs no pickled code. The folder is read-only from the
+project's point of view: train and promote elsewhere.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from sklearn.pipeline import Pipeline
 from ..config import RegistrySettings
 from .artifacts import MODEL_FILE, check_same_predictions, load_model, save_model
 from .base import Registry, load_champion
+from .challenger import load_challenger
+
+SHADOW = "shadow"  # the challenger's folder inside the export
 
 
 class ExportedRegistry:
@@ -45,7 +50,15 @@ class ExportedRegistry:
         return None  # the image carries the model, not its training report
 
     def load(self, version: str) -> Pipeline:
-        return load_model(self.root / MODEL_FILE)
+        if version == self.champion_version():
+            return load_model(self.root / MODEL_FILE)
+        shadow = self.root / SHADOW
+        if (shadow / "VERSION").exists() and (shadow / "VERSION").read_text().strip() == version:
+            return load_model(shadow / MODEL_FILE)
+        raise ValueError(
+            f"{self.root} holds version {self.champion_version()} (and its exported challenger, "
+            f"if any), not version {version}: export it with `make export-model`"
+        )
 
     def trained_at(self, version: str) -> datetime | None:
         stamp = self.root / "TRAINED_AT"
@@ -53,13 +66,18 @@ class ExportedRegistry:
 
 
 def export_champion(
-    registry: Registry, destination: Path, holdout: pd.DataFrame, version: str | None = None
+    registry: Registry,
+    destination: Path,
+    holdout: pd.DataFrame,
+    version: str | None = None,
+    challenger: str = "",
 ) -> str:
     """Copy the champion into `destination` (replaced whole, never half-written), once
     the copy predicts the holdout exactly as the registry's model does.
 
     `version`, when given, must be the champion: what ships is what was approved (or
-    rolled back to), never another version.
+    rolled back to), never another version. `challenger` ([shadow] version) is
+    exported beside it, to run in shadow only.
     """
     model, champion = load_champion(registry)
     if version is not None and version != champion:
@@ -73,6 +91,12 @@ def export_champion(
         save_model(model, staging / MODEL_FILE)
         check_same_predictions(model, load_model(staging / MODEL_FILE), holdout)
         (staging / "VERSION").write_text(champion + "\n")
+        shadow = load_challenger(registry, challenger)
+        if shadow is not None:
+            (staging / SHADOW).mkdir()
+            save_model(shadow, staging / SHADOW / MODEL_FILE)
+            check_same_predictions(shadow, load_model(staging / SHADOW / MODEL_FILE), holdout)
+            (staging / SHADOW / "VERSION").write_text(challenger + "\n")
         trained_at = registry.trained_at(champion)
         if trained_at is not None:
             (staging / "TRAINED_AT").write_text(trained_at.isoformat() + "\n")

@@ -82,6 +82,28 @@ class Telemetry:
             "Newly promoted champions the service could not load (it kept the old one)",
             registry=self.registry,
         )
+        self.model_seconds = Histogram(
+            "ml_model_seconds",
+            "Time the answering model took per request: the champion's, or a canary's",
+            ["role"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.canary_failures = Counter(
+            "ml_canary_failures",
+            "Canary requests the challenger failed (the champion answered instead)",
+            registry=self.registry,
+        )
+        self.shadow_failures = Counter(
+            "ml_shadow_failures",
+            "Rows the shadow model could not score or log (answers were not affected)",
+            registry=self.registry,
+        )
+        self.shadow_dropped = Counter(
+            "ml_shadow_dropped",
+            "Rows left unshadowed because the shadow scorer was behind",
+            registry=self.registry,
+        )
         self.trained = Gauge(
             "ml_model_trained_timestamp_seconds",
             "When the served model was trained (Unix time)",
