@@ -73,7 +73,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/features", "model/rule", "model/value", "model/selection",
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
-               "model/verdict", "model/challenger", "registry/challenger",
+               "model/verdict", "model/challenger", "model/scorers", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion",
@@ -92,7 +92,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
              "test_slices", "test_split", "test_value", "test_selection",
              "test_export", "test_shadow"]  # fmt: skip
-    tests += ["test_api"] if online else []
+    tests += ["test_api", "test_scorers"] if online else []
     tests += ["test_batch"] if batch else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
     workflows += ["promote"] if reviewed else []

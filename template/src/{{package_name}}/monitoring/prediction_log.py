@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import sqlalchemy as sa
@@ -74,6 +75,12 @@ def new_prediction_id() -> str:
     return uuid.uuid4().hex
 
 
+def new_prediction_ids(count: int) -> list[str]:
+    """`count` random ids (128 bits each, like uuid4) from one read of the OS's source."""
+    text = os.urandom(16 * count).hex()
+    return [text[start : start + 32] for start in range(0, len(text), 32)]
+
+
 def pseudonym(value: Any) -> str:
     return hashlib.sha256(str(value).encode()).hexdigest()[:32]
 
@@ -111,39 +118,73 @@ def prediction_records(
     sensitive_attributes: Sequence[str] = (),
     slice_edges: Mapping[str, list[float]] | None = None,
 ) -> list[dict[str, Any]]:
+    """`row_records` for a scored table (`result` from model/predictions.py)."""
+    wanted = [*feature_names, *sensitive_attributes, *([id_column] if id_column else [])]
+    columns = [name for name in dict.fromkeys(wanted) if name in frame]
+    rows = cast(list[dict[str, Any]], frame[columns].to_dict("records"))
+    return row_records(
+        rows,
+        result["prediction"].tolist(),
+        _scores(result),
+        prediction_ids=prediction_ids,
+        model_version=model_version,
+        source=source,
+        feature_names=feature_names,
+        id_column=id_column,
+        personal_data=personal_data,
+        sensitive_attributes=sensitive_attributes,
+        slice_edges=slice_edges,
+    )
+
+
+def row_records(
+    rows: Sequence[Mapping[str, Any]],
+    predictions: Sequence[Any],
+    scores: Sequence[Any] | None,
+    *,
+    prediction_ids: list[str],
+    model_version: str,
+    source: str,
+    feature_names: list[str],
+    id_column: str | None,
+    personal_data: list[str],
+    sensitive_attributes: Sequence[str] = (),
+    slice_edges: Mapping[str, list[float]] | None = None,
+) -> list[dict[str, Any]]:
     """Rows for the `predictions` table; only model features are logged, never personal data.
 
     A sensitive attribute that is personal data is logged as its slice label only
     (`slice:<name>`: the category, or the bin of a number from training), so live
-    monitoring can still judge the model slice by slice.
+    monitoring can still judge the model slice by slice. Plain Python per row: the
+    online service logs each request without building a DataFrame.
     """
-    logged = [name for name in feature_names if name not in personal_data and name in frame]
-    features = frame[logged].astype(object).where(frame[logged].notna(), None)
+    logged = [name for name in feature_names if name not in personal_data]
+    slices: dict[str, list[Any]] = {}
     for name in sensitive_attributes:
-        if name in personal_data and name in frame:
-            labels = slice_label_column(frame[name], (slice_edges or {}).get(name))
+        if name in personal_data and rows and name in rows[0]:
+            values = pd.Series([row.get(name) for row in rows])
+            labels = slice_label_column(values, (slice_edges or {}).get(name))
             if labels is not None:
-                features[SLICE_PREFIX + name] = labels
-    entity_ids: list[Any] = [None] * len(frame)
-    if id_column is not None and id_column in frame:
-        raw_ids = frame[id_column].tolist()
-        hide = id_column in personal_data
-        entity_ids = [None if pd.isna(v) else (pseudonym(v) if hide else str(v)) for v in raw_ids]
-    scores = _scores(result)
+                slices[SLICE_PREFIX + name] = labels.tolist()
+    hide_id = id_column in personal_data
     now = utc_now()
     records = []
-    for position, (row, value) in enumerate(
-        zip(features.to_dict(orient="records"), result["prediction"].tolist(), strict=True)
-    ):
+    for position, row in enumerate(rows):
+        features = {name: _plain(row[name]) for name in logged if name in row}
+        features |= {name: labels[position] for name, labels in slices.items()}
+        raw_id = row.get(id_column) if id_column is not None else None
+        entity_id = None if _plain(raw_id) is None else (
+            pseudonym(raw_id) if hide_id else str(_plain(raw_id))
+        )  # fmt: skip
         records.append(
             {
                 "prediction_id": prediction_ids[position],
                 "logged_at": now,
                 "source": source,
                 "model_version": model_version,
-                "entity_id": entity_ids[position],
-                "features": json.dumps({k: _plain(v) for k, v in row.items()}),
-                "prediction": json.dumps(_plain(value)),
+                "entity_id": entity_id,
+                "features": json.dumps(features),
+                "prediction": json.dumps(_plain(predictions[position])),
                 "score": None if scores is None else _plain(scores[position]),
             }
         )
@@ -160,22 +201,23 @@ def _scores(result: pd.DataFrame) -> list[Any] | None:
 
 
 def shadow_records(
-    result: pd.DataFrame, *, prediction_ids: list[str], model_version: str
+    predictions: Sequence[Any],
+    scores: Sequence[Any] | None,
+    *,
+    prediction_ids: list[str],
+    model_version: str,
 ) -> list[dict[str, Any]]:
     """Rows for `shadow_predictions`: another version's output for answered ids."""
-    scores = _scores(result)
     now = utc_now()
     return [
         {
             "prediction_id": prediction_id,
             "model_version": model_version,
             "logged_at": now,
-            "prediction": json.dumps(_plain(value)),
+            "prediction": json.dumps(_plain(predictions[position])),
             "score": None if scores is None else _plain(scores[position]),
         }
-        for position, (prediction_id, value) in enumerate(
-            zip(prediction_ids, result["prediction"].tolist(), strict=True)
-        )
+        for position, prediction_id in enumerate(prediction_ids)
     ]
 
 

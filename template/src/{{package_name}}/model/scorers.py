@@ -1,0 +1,230 @@
+"""Scoring the champion fast: the pipeline compiled to ONNX, or scikit-learn as it is.
+
+scikit-learn spends milliseconds per call on input checks and DataFrame handling, so a
+one-row request costs about as much as a thousand-row one. The same fitted pipeline
+converted to ONNX (skl2onnx) and run by onnxruntime answers a row in tens of
+microseconds, from plain column arrays, with no pandas on the way. A compiled model is
+used only when it predicts the same labels as the pipeline and probabilities (or
+values) within TOLERANCE on check rows; otherwise, or when a step has no ONNX
+converter (the date features, a custom estimator), scikit-learn scores, and
+`Compiled.note` says why.
+
+ONNX computes in 32-bit floats, hence the tolerance; a binary decision (`act`) at the
+operating point can differ only for a probability within that tolerance of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from .metrics import positive_column
+from .predictions import predict_frame
+
+logger = logging.getLogger(__name__)
+
+# Largest difference accepted between the compiled model and the pipeline: in
+# probabilities, or relative to the size of a regression's values.
+TOLERANCE = 1e-5
+# A missing category reaches ONNX as this string (ONNX strings cannot be missing).
+MISSING = ""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Predictions as plain lists, in the rows' order."""
+
+    prediction: list[Any]
+    # Binary: the positive class's probability; multiclass: the predicted class's.
+    probability: list[float] | None = None
+    # Binary with an operating point: act on this case?
+    act: list[bool] | None = None
+
+    def score_list(self) -> list[Any] | None:
+        """What the prediction log stores as `score`: a probability, or the value."""
+        if self.probability is not None:
+            return self.probability
+        numeric = all(isinstance(value, int | float) for value in self.prediction)
+        return self.prediction if numeric else None
+
+
+class Scorer(Protocol):
+    kind: str  # "onnx" or "scikit-learn"
+
+    def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> Scores: ...
+
+    def score_frame(self, frame: pd.DataFrame) -> Scores: ...
+
+
+class PipelineScorer:
+    """The fitted pipeline itself."""
+
+    kind = "scikit-learn"
+
+    def __init__(self, model: Pipeline, problem_type: str, positive: Any) -> None:
+        self.model = model
+        self.problem_type = problem_type
+        self.positive = positive
+
+    def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> Scores:
+        return self.score_frame(pd.DataFrame.from_records(list(rows)))
+
+    def score_frame(self, frame: pd.DataFrame) -> Scores:
+        result = predict_frame(self.model, frame, self.problem_type, self.positive)
+        return Scores(
+            result["prediction"].tolist(),
+            result["probability"].tolist() if "probability" in result else None,
+            [bool(act) for act in result["act"]] if "act" in result else None,
+        )
+
+
+class OnnxScorer:
+    """The pipeline compiled to ONNX, fed one array per input column."""
+
+    kind = "onnx"
+
+    def __init__(
+        self,
+        session: Any,
+        numeric: list[str],
+        categorical: list[str],
+        model: Pipeline,
+        problem_type: str,
+        positive: Any,
+    ) -> None:
+        self.session = session
+        self.numeric = numeric
+        self.categorical = categorical
+        self.problem_type = problem_type
+        self.classes = getattr(model, "classes_", None)
+        self.positive_index = positive_column(model, positive) if problem_type == "binary" else None
+        self.operating_point = getattr(model, "operating_point_", "unset")
+
+    def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> Scores:
+        feed = {
+            name: np.array([_number(row.get(name)) for row in rows], dtype=np.float32)
+            for name in self.numeric
+        }
+        feed |= {
+            name: np.array([_category(row.get(name)) for row in rows], dtype=object)
+            for name in self.categorical
+        }
+        return self._run(feed)
+
+    def score_frame(self, frame: pd.DataFrame) -> Scores:
+        feed = {
+            name: pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32, na_value=np.nan)
+            for name in self.numeric
+        }
+        feed |= {
+            name: frame[name].astype(object).where(frame[name].notna(), MISSING).astype(str)
+            .to_numpy(dtype=object)
+            for name in self.categorical
+        }  # fmt: skip
+        return self._run(feed)
+
+    def _run(self, feed: dict[str, np.ndarray]) -> Scores:
+        outputs = self.session.run(
+            None, {name: value.reshape(-1, 1) for name, value in feed.items()}
+        )
+        if self.problem_type == "regression":
+            return Scores([float(value) for value in outputs[0].ravel()])
+        labels, probabilities = outputs[0], outputs[1]
+        prediction = [_plain(label) for label in labels]
+        if self.problem_type == "binary":
+            probability = probabilities[:, self.positive_index].astype(float)
+            act = None
+            if self.operating_point != "unset":
+                point = self.operating_point
+                act = (
+                    [False] * len(prediction) if point is None else (probability >= point).tolist()
+                )
+            return Scores(prediction, probability.tolist(), act)
+        return Scores(prediction, probabilities.max(axis=1).astype(float).tolist())
+
+
+@dataclass(frozen=True)
+class Compiled:
+    scorer: Scorer
+    note: str
+
+
+def compile_pipeline(
+    model: Pipeline, problem_type: str, positive: Any, check_rows: pd.DataFrame
+) -> Compiled:
+    """The ONNX scorer when it agrees with the pipeline on `check_rows`; else the pipeline."""
+    fallback = PipelineScorer(model, problem_type, positive)
+    try:
+        onnx = _convert(model, problem_type, positive)
+        gap = _gap(onnx, fallback, check_rows, problem_type)
+    except Exception as error:  # no converter for a step, or onnxruntime refuses it
+        return Compiled(fallback, f"scikit-learn (no ONNX form: {type(error).__name__}: {error})")
+    if gap > TOLERANCE:
+        return Compiled(
+            fallback,
+            f"scikit-learn (ONNX differs by {gap:.1e} on check rows, over {TOLERANCE:.0e})",
+        )
+    return Compiled(onnx, f"ONNX (agrees within {gap:.1e} on {len(check_rows)} rows)")
+
+
+def _convert(model: Pipeline, problem_type: str, positive: Any) -> OnnxScorer:
+    import onnxruntime
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    converted = copy.deepcopy(model)
+    preprocessor = converted[0]
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for name, transformer, columns in preprocessor.transformers_:
+        if transformer == "drop":
+            continue
+        if name not in ("numeric", "categorical") or not isinstance(columns, list):
+            raise ValueError(f"the '{name}' features have no ONNX form here")
+        (numeric if name == "numeric" else categorical).extend(columns)
+        for _, step in getattr(transformer, "steps", []):
+            # ONNX strings cannot be missing: a missing category arrives as MISSING.
+            if isinstance(step, SimpleImputer) and name == "categorical":
+                step.missing_values = MISSING
+    inputs = [(name, FloatTensorType([None, 1])) for name in numeric]
+    inputs += [(name, StringTensorType([None, 1])) for name in categorical]
+    options = {id(converted[-1]): {"zipmap": False}} if problem_type != "regression" else None
+    graph = to_onnx(converted, initial_types=inputs, options=options)
+    session = onnxruntime.InferenceSession(
+        graph.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    return OnnxScorer(session, numeric, categorical, model, problem_type, positive)
+
+
+def _gap(
+    onnx: OnnxScorer, reference: PipelineScorer, rows: pd.DataFrame, problem_type: str
+) -> float:
+    """The largest disagreement on `rows`; infinite when a label differs."""
+    got, expected = onnx.score_frame(rows), reference.score_frame(rows)
+    if problem_type == "regression":
+        values = np.asarray(expected.prediction, dtype=float)
+        scale = np.maximum(1.0, np.abs(values))
+        return float(np.max(np.abs(np.asarray(got.prediction) - values) / scale))
+    if [str(label) for label in got.prediction] != [str(label) for label in expected.prediction]:
+        return float("inf")
+    return float(np.max(np.abs(np.asarray(got.probability) - np.asarray(expected.probability))))
+
+
+def _number(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _category(value: Any) -> str:
+    return MISSING if value is None else str(value)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
