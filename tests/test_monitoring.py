@@ -174,6 +174,7 @@ def _firing_and_quiet(budget_s: float, max_age_days: int) -> dict[str, tuple[lis
     """Per alert: series that must fire it, series that must not, and when to look."""
     req = 'ml_http_requests_total{endpoint="/predict",method="POST",status="%s"}'
     bucket = 'ml_http_request_duration_seconds_bucket{endpoint="/predict",le="%s"}'
+    model = 'ml_model_seconds_bucket{role="%s",le="%s"}'
     old = str(-(max_age_days + 30) * 86400)
     return {
         "ModelDriftDetected": (
@@ -206,6 +207,23 @@ def _firing_and_quiet(budget_s: float, max_age_days: int) -> dict[str, tuple[lis
         "NoPredictions": (
             [("ml_monitoring_verdict", "0+0x60")],
             [('ml_predictions_total{model_version="1",label="0"}', "0+10x60")], "50m"),
+        # The canary's p95 near 0.1 s against the champion's under 0.01 s; then equal.
+        "CanarySlowerThanChampion": (
+            [(model % ("canary", "0.01"), "0+0x60"), (model % ("canary", "0.1"), "0+10x60"),
+             (model % ("canary", "+Inf"), "0+10x60"), (model % ("champion", "0.01"), "0+10x60"),
+             (model % ("champion", "+Inf"), "0+10x60")],
+            [(model % (role, le), "0+10x60") for role in ("canary", "champion")
+             for le in ("0.01", "+Inf")], "40m"),
+        # One canary in ten fails while no request fails; then none does.
+        "CanaryFailing": (
+            [("ml_canary_failures_total", "0+1x60"),
+             ('ml_model_seconds_count{role="canary"}', "0+9x60"), (req % "200", "0+10x60")],
+            [("ml_canary_failures_total", "0+0x60"),
+             ('ml_model_seconds_count{role="canary"}', "0+10x60"), (req % "200", "0+10x60")],
+            "30m"),
+        "ShadowFailing": (
+            [("ml_shadow_failures_total", "0+1x60")],
+            [("ml_shadow_failures_total", "0+0x60")], "20m"),
     }  # fmt: skip
 
 
@@ -226,7 +244,8 @@ def test_alert_rules_pass_promtool_and_fire_when_they_should(mode: str, tmp_path
                 "MonitoringNotRunning"}  # fmt: skip
     if mode == "online":
         expected |= {"LatencyAboveBudget", "HighErrorRate", "HighValidationFailureRate",
-                     "PredictionLogFailing", "NoPredictions"}  # fmt: skip
+                     "PredictionLogFailing", "NoPredictions", "CanarySlowerThanChampion",
+                     "CanaryFailing", "ShadowFailing"}  # fmt: skip
     assert set(rules) == expected
 
     cases = _firing_and_quiet(0.08, 90)
