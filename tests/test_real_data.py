@@ -201,10 +201,17 @@ def test_team_file_survives_every_step_and_s3_sources_run_end_to_end(tmp_path: P
                       env={**store.env(), "AWS_ACCESS_KEY_ID": ""})  # fmt: skip
         assert missing.returncode == 2
         assert "AWS_ACCESS_KEY_ID" in missing.stderr
+        # The batch run's bulk log goes to the store too, where monitoring reads it.
+        shared = {**store.env(), "BATCH_LOG_PATH": "s3://team-data/prediction-log"}
         for step in ["data", "validate", "train", "evaluate", "predict", "monitor"]:
-            result = run(["make", step], project, env=store.env())
+            result = run(["make", step], project, env=shared)
             if step == "data":
                 assert "data source ready: s3://team-data/accounts.csv" in result.stdout
+            if step == "monitor":
+                assert "monitoring 400 live rows (prediction log)" in result.stdout + result.stderr
+    (logged,) = (bucket / "prediction-log").glob("batch-*.parquet")
+    assert len(pd.read_parquet(logged)) == 400
+    assert not (project / "data/monitoring/batches").exists()
     report = yaml.safe_load((project / "reports/evaluation.json").read_text())
     assert report["lineage"]["data_source"] == "s3://team-data/accounts.csv"
     assert report["lineage"]["data_rows"] == 3000

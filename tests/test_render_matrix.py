@@ -86,7 +86,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
                 "serving/champion", "serving/shadow",
                 "serving/load_benchmark"] if online else []  # fmt: skip
-    modules += ["serving/batch", "serving/batch_benchmark"] if batch else []
+    modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
     tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
              "test_features", "test_gate", "test_training", "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",

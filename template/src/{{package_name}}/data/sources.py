@@ -88,7 +88,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """Read a CSV or Parquet file, local or remote, chosen by its suffix."""
     text = str(path)
     _check_file(text)
-    with fsspec.open(text, "rb", **_storage_options(text)) as handle:
+    with fsspec.open(text, "rb", **storage_options(text)) as handle:
         content = handle.read()
     if not content.strip():
         raise ValueError(f"{text} is empty ({len(content)} bytes): there is nothing to read")
@@ -153,7 +153,7 @@ def iter_scoring_chunks(
         return
     text = str(source or active.scoring_path)
     _check_file(text, nothing_to="score")
-    with fsspec.open(text, "rb", **_storage_options(text)) as handle:
+    with fsspec.open(text, "rb", **storage_options(text)) as handle:
         if text.endswith(".parquet"):
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=chunk_size):
                 yield batch.to_pandas()
@@ -189,7 +189,7 @@ def _check_file(path: str, nothing_to: str = "") -> None:
     suffix = Path(path.split("?")[0]).suffix
     if suffix not in (".csv", ".parquet"):
         raise ValueError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
-    filesystem, location = fsspec.core.url_to_fs(path, **_storage_options(path))
+    filesystem, location = fsspec.core.url_to_fs(path, **storage_options(path))
     if not filesystem.exists(location):
         hint = (
             f"nothing to {nothing_to}"
@@ -199,7 +199,7 @@ def _check_file(path: str, nothing_to: str = "") -> None:
         raise FileNotFoundError(f"{path} not found: {hint}")
 
 
-def _storage_options(path: str) -> dict[str, Any]:
+def storage_options(path: str) -> dict[str, Any]:
     """Credentials come from the environment; a missing one is named, never guessed."""
     scheme = re.match(r"^([a-z0-9+]+)://", path)
     if scheme is None:

@@ -4,9 +4,10 @@ Tables in any SQLAlchemy database ([monitoring] log_url, or PREDICTION_LOG_URL):
 `predictions` (id, time, source, model version, input features as JSON, output: what
 was answered), `feedback` (prediction id, outcome, time received) and
 `shadow_predictions` (what another model version said about the same prediction id,
-never answered: a challenger in shadow, or the champion beside a canary). Rows are
-only ever inserted; a corrected outcome is a new feedback row, and the latest one
-wins when joined.
+never answered: a challenger in shadow, or the champion beside a canary). Batch runs
+log in bulk instead: one Parquet file per run, listed in `batch_runs`
+(monitoring/batch_log.py); reading, both are one log. Rows are only ever inserted; a
+corrected outcome is a new feedback row, and the latest one wins when joined.
 
 Personal-data columns are never written: they are dropped from the logged
 features, and a personal id column is stored as a one-way hash.
@@ -25,9 +26,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import fsspec
 import pandas as pd
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from ..data.sources import storage_options
 from ..model.metrics import binned_labels
 from .spool import Spool
 
@@ -64,6 +68,20 @@ shadow_table = sa.Table(
     sa.Column("prediction", sa.Text, nullable=False),
     sa.Column("score", sa.Float),
 )
+
+batch_runs_table = sa.Table(
+    "batch_runs",
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("logged_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("model_version", sa.String(64), nullable=False),
+    sa.Column("shadow_version", sa.String(64)),
+    sa.Column("rows", sa.Integer, nullable=False),
+    # The run's Parquet file: a path (relative to the project) or an fsspec URL.
+    sa.Column("location", sa.Text, nullable=False),
+)
+# A batch file's logged features are its columns with this prefix.
+FEATURE_PREFIX = "feature:"
 
 
 def utc_now() -> datetime:
@@ -261,10 +279,19 @@ class PredictionLog:
         with self.engine.connect() as connection:
             rows = pd.read_sql(query, connection)
         rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
-        return rows
+        parts = [rows]
+        for run in self._batch_runs(since, until):
+            if run.shadow_version is None:
+                continue
+            columns = ["prediction_id", "shadow_prediction", "shadow_score"]
+            shadow = _read_batch_file(run.location, columns).rename(
+                columns={"shadow_prediction": "prediction", "shadow_score": "score"}
+            )
+            parts.append(shadow.assign(model_version=run.shadow_version, logged_at=run.logged_at))
+        return _concat(parts)
 
     def known_ids(self, prediction_ids: Iterable[str]) -> set[str]:
-        """Which of these prediction ids the log holds."""
+        """Which of these prediction ids the log holds (online rows and batch files)."""
         wanted = list(dict.fromkeys(prediction_ids))
         found: set[str] = set()
         column = predictions_table.c.prediction_id
@@ -272,14 +299,59 @@ class PredictionLog:
             for start in range(0, len(wanted), 500):  # bounded IN lists
                 query = sa.select(column).where(column.in_(wanted[start : start + 500]))
                 found.update(str(value) for value in connection.execute(query).scalars())
+        missing = [prediction_id for prediction_id in wanted if prediction_id not in found]
+        for run in self._batch_runs() if missing else []:
+            filesystem, path = open_location(run.location)
+            table = pq.read_table(
+                path,
+                columns=["prediction_id"],
+                filters=[("prediction_id", "in", missing)],
+                filesystem=filesystem,
+            )
+            found.update(str(value) for value in table.column("prediction_id").to_pylist())
         return found
 
     def served_versions(self) -> list[str]:
         """The model versions with predictions in the log, in numeric order."""
-        column = predictions_table.c.model_version
+        found: set[str] = set()
         with self.engine.connect() as connection:
-            found = {str(v) for v in connection.execute(sa.select(column).distinct()).scalars()}
+            for column in (predictions_table.c.model_version, batch_runs_table.c.model_version):
+                query = sa.select(column).distinct()
+                found.update(str(v) for v in connection.execute(query).scalars())
         return sorted(found, key=lambda version: (len(version), version))
+
+    def _batch_runs(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[sa.Row[Any]]:
+        """Indexed batch runs logged in [since, until) (all of them without bounds)."""
+        query = sa.select(batch_runs_table).order_by(batch_runs_table.c.logged_at)
+        if since is not None:
+            query = query.where(batch_runs_table.c.logged_at >= since)
+        if until is not None:
+            query = query.where(batch_runs_table.c.logged_at < until)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query))
+
+    def _batch_predictions(
+        self, since: datetime, until: datetime, features: list[str] | None
+    ) -> list[pd.DataFrame]:
+        """Batch runs' logged rows in the shape of `read_predictions`."""
+        parts = []
+        for run in self._batch_runs(since, until):
+            frame = _read_batch_file(run.location)
+            if features is not None and any(FEATURE_PREFIX + f not in frame for f in features):
+                logger.info(
+                    "left out %d batch predictions made on other columns (another contract)",
+                    len(frame),
+                )
+                continue
+            frame = frame.drop(columns=["shadow_prediction", "shadow_score"], errors="ignore")
+            frame = frame.rename(columns=lambda name: name.removeprefix(FEATURE_PREFIX))
+            frame.insert(1, "logged_at", run.logged_at)
+            frame.insert(2, "source", "batch")
+            frame.insert(3, "model_version", run.model_version)
+            parts.append(frame)
+        return parts
 
     def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> int:
         """Record (prediction_id, outcome) pairs; return how many were written."""
@@ -306,23 +378,9 @@ class PredictionLog:
         )
         with self.engine.connect() as connection:
             rows = pd.read_sql(query, connection)
-        if rows.empty:
-            return rows
-        parsed = [json.loads(text) for text in rows.pop("features")]
-        if features is not None:
-            keep = [all(name in row for name in features) for row in parsed]
-            if not all(keep):
-                logger.info(
-                    "left out %d logged predictions made on other columns (another contract)",
-                    keep.count(False),
-                )
-            rows = rows[keep].reset_index(drop=True)
-            parsed = [row for row, kept in zip(parsed, keep, strict=True) if kept]
-            if rows.empty:
-                return rows
-        features_frame = pd.json_normalize(parsed)
-        rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
-        return pd.concat([rows.reset_index(drop=True), features_frame], axis=1)
+        return _concat([_expand_features(rows, features), *self._batch_predictions(
+            since, until, features
+        )])  # fmt: skip
 
     def read_feedback(self, until: datetime) -> pd.DataFrame:
         """The latest outcome per prediction received before `until`."""
@@ -332,6 +390,47 @@ class PredictionLog:
         rows["outcome"] = [json.loads(text) for text in rows["outcome"]]
         latest = rows.sort_values("received_at").drop_duplicates("prediction_id", keep="last")
         return latest.reset_index(drop=True)
+
+
+def _expand_features(rows: pd.DataFrame, features: list[str] | None) -> pd.DataFrame:
+    """Logged online rows with their JSON features as columns (see `read_predictions`)."""
+    if rows.empty:
+        return rows.drop(columns=["features"])
+    parsed = [json.loads(text) for text in rows.pop("features")]
+    if features is not None:
+        keep = [all(name in row for name in features) for row in parsed]
+        if not all(keep):
+            logger.info(
+                "left out %d logged predictions made on other columns (another contract)",
+                keep.count(False),
+            )
+        rows = rows[keep].reset_index(drop=True)
+        parsed = [row for row, kept in zip(parsed, keep, strict=True) if kept]
+        if rows.empty:
+            return rows
+    features_frame = pd.json_normalize(parsed)
+    rows["prediction"] = [json.loads(text) for text in rows["prediction"]]
+    return pd.concat([rows.reset_index(drop=True), features_frame], axis=1)
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Online and batch rows as one table (the first part's columns when all are empty)."""
+    filled = [part for part in parts if not part.empty]
+    if not filled:
+        return parts[0]
+    return pd.concat(filled, ignore_index=True) if len(filled) > 1 else filled[0]
+
+
+def open_location(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and path of a batch file: a local path or an fsspec URL."""
+    filesystem, path = fsspec.core.url_to_fs(location, **storage_options(location))
+    return filesystem, str(path)
+
+
+def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
+    filesystem, path = open_location(location)
+    table = pq.read_table(path, columns=columns, filesystem=filesystem)
+    return cast(pd.DataFrame, table.to_pandas())
 
 
 class BackgroundLogWriter:
