@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import fsspec
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -301,12 +302,10 @@ class PredictionLog:
                 found.update(str(value) for value in connection.execute(query).scalars())
         missing = [prediction_id for prediction_id in wanted if prediction_id not in found]
         for run in self._batch_runs() if missing else []:
-            filesystem, path = open_location(run.location)
             table = pq.read_table(
-                path,
+                _batch_file_bytes(run.location),
                 columns=["prediction_id"],
                 filters=[("prediction_id", "in", missing)],
-                filesystem=filesystem,
             )
             found.update(str(value) for value in table.column("prediction_id").to_pylist())
         return found
@@ -427,9 +426,16 @@ def open_location(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return filesystem, str(path)
 
 
-def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _batch_file_bytes(location: str) -> pa.BufferReader:
+    """A batch file read whole, in one request: ranged reads of an object store fail
+    checksum validation on some S3-compatible servers, and the files are small."""
     filesystem, path = open_location(location)
-    table = pq.read_table(path, columns=columns, filesystem=filesystem)
+    with filesystem.open(path, "rb") as handle:
+        return pa.BufferReader(handle.read())
+
+
+def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
+    table = pq.read_table(_batch_file_bytes(location), columns=columns)
     return cast(pd.DataFrame, table.to_pandas())
 
 
