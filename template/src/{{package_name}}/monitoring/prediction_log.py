@@ -144,7 +144,7 @@ def prediction_records(
     return row_records(
         rows,
         result["prediction"].tolist(),
-        _scores(result),
+        logged_scores(result),
         prediction_ids=prediction_ids,
         model_version=model_version,
         source=source,
@@ -210,7 +210,7 @@ def row_records(
     return records
 
 
-def _scores(result: pd.DataFrame) -> list[Any] | None:
+def logged_scores(result: pd.DataFrame) -> list[Any] | None:
     """The positive-class probability, or a regression's value; None for labels only."""
     if "probability" in result:
         return list(result["probability"].tolist())
