@@ -88,6 +88,16 @@ def test_workflow_targets_run_in_order_and_the_image_works(
     labels = run([engine, "image", "inspect", image, "--format", "{{json .Labels}}"], project)
     champion = run(["uv", "run", "customer_churn", "champion"], project).stdout.strip()
     assert json.loads(labels.stdout)["model.version"] == champion
+    # It serves and scores an exported model: nothing for training, the registry server,
+    # compiling the model, plots or tests; an online service reads no Parquet either.
+    left_out = ["mlflow", "skl2onnx", "matplotlib", "sklearn.tests"]
+    left_out += ["pyarrow", "s3fs"] if mode == "online" else []
+    found = run(
+        [engine, "run", "--rm", "--entrypoint", "python", image, "-c",
+         f"import importlib.util as u; print([m for m in {left_out!r} if u.find_spec(m)])"],
+        project,
+    )  # fmt: skip
+    assert found.stdout.strip() == "[]", f"the image carries {found.stdout.strip()}"
 
     if mode != "online":
         _check_batch_container(engine, image, project, tmp_path)
@@ -157,6 +167,8 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
                 pass
             assert time.monotonic() < deadline, run([engine, "logs", container], project).stderr
             time.sleep(1)
+        # The model ships compiled (make export-model): the image has no converter.
+        assert _http(f"{base}/ready")[1]["scorer"] == "onnx"
         rows = json.loads(
             run(
                 ["uv", "run", "python", "-c",

@@ -20,7 +20,6 @@ from typing import Any
 
 import fsspec
 import pandas as pd
-import pyarrow.parquet as pq
 import sqlalchemy
 
 from ..config import DataSettings
@@ -155,6 +154,8 @@ def iter_scoring_chunks(
     _check_file(text, nothing_to="score")
     with fsspec.open(text, "rb", **storage_options(text)) as handle:
         if text.endswith(".parquet"):
+            import pyarrow.parquet as pq  # here: an online image has no pyarrow
+
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=chunk_size):
                 yield batch.to_pandas()
         else:

@@ -11,6 +11,10 @@ converter (the date features, a custom estimator), scikit-learn scores, and
 
 ONNX computes in 32-bit floats, hence the tolerance; a binary decision (`act`) at the
 operating point can differ only for a probability within that tolerance of it.
+
+`make export-model` compiles once and ships the graph beside the model (GRAPH_ATTRIBUTE
+carries it from the exported registry to here), so the image needs onnxruntime but not
+the converter; it is checked against the pipeline again when the service starts.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ logger = logging.getLogger(__name__)
 TOLERANCE = 1e-5
 # A missing category reaches ONNX as this string (ONNX strings cannot be missing).
 MISSING = ""
+# A model loaded from an export carries its compiled graph (ONNX bytes) here.
+GRAPH_ATTRIBUTE = "onnx_graph_"
 
 
 @dataclass(frozen=True)
@@ -91,18 +97,12 @@ class OnnxScorer:
 
     kind = "onnx"
 
-    def __init__(
-        self,
-        session: Any,
-        numeric: list[str],
-        categorical: list[str],
-        model: Pipeline,
-        problem_type: str,
-        positive: Any,
-    ) -> None:
-        self.session = session
-        self.numeric = numeric
-        self.categorical = categorical
+    def __init__(self, graph: bytes, model: Pipeline, problem_type: str, positive: Any) -> None:
+        import onnxruntime
+
+        self.graph = graph
+        self.session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
+        self.numeric, self.categorical = _inputs(model)
         self.problem_type = problem_type
         self.classes = getattr(model, "classes_", None)
         self.positive_index = positive_column(model, positive) if problem_type == "binary" else None
@@ -163,7 +163,8 @@ def compile_pipeline(
     """The ONNX scorer when it agrees with the pipeline on `check_rows`; else the pipeline."""
     fallback = PipelineScorer(model, problem_type, positive)
     try:
-        onnx = _convert(model, problem_type, positive)
+        graph = getattr(model, GRAPH_ATTRIBUTE, None) or _convert(model, problem_type)
+        onnx = OnnxScorer(graph, model, problem_type, positive)
         gap = _gap(onnx, fallback, check_rows, problem_type)
     except Exception as error:  # no converter for a step, or onnxruntime refuses it
         return Compiled(fallback, f"scikit-learn (no ONNX form: {type(error).__name__}: {error})")
@@ -175,21 +176,31 @@ def compile_pipeline(
     return Compiled(onnx, f"ONNX (agrees within {gap:.1e} on {len(check_rows)} rows)")
 
 
-def _convert(model: Pipeline, problem_type: str, positive: Any) -> OnnxScorer:
-    import onnxruntime
-    from skl2onnx import to_onnx
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+def shipped_graph(compiled: Compiled) -> bytes | None:
+    """What an export ships for the service: the ONNX graph, or None (scikit-learn)."""
+    return compiled.scorer.graph if isinstance(compiled.scorer, OnnxScorer) else None
 
-    converted = copy.deepcopy(model)
-    preprocessor = converted[0]
+
+def _inputs(model: Pipeline) -> tuple[list[str], list[str]]:
+    """The graph's inputs: one per numeric and per categorical column, in that order."""
     numeric: list[str] = []
     categorical: list[str] = []
-    for name, transformer, columns in preprocessor.transformers_:
+    for name, transformer, columns in model[0].transformers_:
         if transformer == "drop":
             continue
         if name not in ("numeric", "categorical") or not isinstance(columns, list):
             raise ValueError(f"the '{name}' features have no ONNX form here")
         (numeric if name == "numeric" else categorical).extend(columns)
+    return numeric, categorical
+
+
+def _convert(model: Pipeline, problem_type: str) -> bytes:
+    from skl2onnx import to_onnx
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    numeric, categorical = _inputs(model)
+    converted = copy.deepcopy(model)
+    for name, transformer, _ in converted[0].transformers_:
         for _, step in getattr(transformer, "steps", []):
             # ONNX strings cannot be missing: a missing category arrives as MISSING.
             if isinstance(step, SimpleImputer) and name == "categorical":
@@ -197,11 +208,8 @@ def _convert(model: Pipeline, problem_type: str, positive: Any) -> OnnxScorer:
     inputs = [(name, FloatTensorType([None, 1])) for name in numeric]
     inputs += [(name, StringTensorType([None, 1])) for name in categorical]
     options = {id(converted[-1]): {"zipmap": False}} if problem_type != "regression" else None
-    graph = to_onnx(converted, initial_types=inputs, options=options)
-    session = onnxruntime.InferenceSession(
-        graph.SerializeToString(), providers=["CPUExecutionProvider"]
-    )
-    return OnnxScorer(session, numeric, categorical, model, problem_type, positive)
+    graph: bytes = to_onnx(converted, initial_types=inputs, options=options).SerializeToString()
+    return graph
 
 
 def _gap(

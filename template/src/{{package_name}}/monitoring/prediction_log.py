@@ -24,17 +24,18 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import fsspec
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from ..data.sources import storage_options
 from ..model.metrics import binned_labels
 from .spool import Spool
+
+if TYPE_CHECKING:  # pyarrow reads batch runs' files only: online images leave it out
+    import pyarrow as pa
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +303,8 @@ class PredictionLog:
                 found.update(str(value) for value in connection.execute(query).scalars())
         missing = [prediction_id for prediction_id in wanted if prediction_id not in found]
         for run in self._batch_runs() if missing else []:
+            import pyarrow.parquet as pq
+
             table = pq.read_table(
                 _batch_file_bytes(run.location),
                 columns=["prediction_id"],
@@ -429,12 +432,16 @@ def open_location(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
 def _batch_file_bytes(location: str) -> pa.BufferReader:
     """A batch file read whole, in one request: ranged reads of an object store fail
     checksum validation on some S3-compatible servers, and the files are small."""
+    import pyarrow as pa
+
     filesystem, path = open_location(location)
     with filesystem.open(path, "rb") as handle:
         return pa.BufferReader(handle.read())
 
 
 def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
     table = pq.read_table(_batch_file_bytes(location), columns=columns)
     return cast(pd.DataFrame, table.to_pandas())
 

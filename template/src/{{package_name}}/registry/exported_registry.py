@@ -3,8 +3,10 @@
 `make export-model` writes <export_path>/model.skops and VERSION from the real
 registry's champion, after checking that the copy predicts exactly what the
 registry's model predicts on the holdout; the image sets the registry backend to
-"exported" and reads them. A challenger in [shadow] version is exported beside it
-(<export_path>/shadow/), checked the same way, so the image can run it in shadow.
+"exported" and reads them. A service's model is also compiled there (model.onnx, when
+it agrees with the pipeline on the holdout: model/scorers.py), so the image carries no
+converter. A challenger in [shadow] version is exported beside it (<export_path>/shadow/),
+checked the same way, so the image can run it in shadow.
 Loading a skops file runs no pickled code. The folder is read-only from the
 project's point of view: train and promote elsewhere.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +25,15 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..config import RegistrySettings
+from ..model.scorers import GRAPH_ATTRIBUTE
 from .artifacts import MODEL_FILE, check_same_predictions, load_model, save_model
 from .base import Registry, load_champion
 from .challenger import load_challenger
 
 SHADOW = "shadow"  # the challenger's folder inside the export
+GRAPH_FILE = "model.onnx"
+# Compiles a model for the service: its ONNX graph, or None to score with scikit-learn.
+Compile = Callable[[Pipeline, str], bytes | None]
 
 
 class ExportedRegistry:
@@ -51,10 +58,10 @@ class ExportedRegistry:
 
     def load(self, version: str) -> Pipeline:
         if version == self.champion_version():
-            return load_model(self.root / MODEL_FILE)
+            return _load(self.root)
         shadow = self.root / SHADOW
         if (shadow / "VERSION").exists() and (shadow / "VERSION").read_text().strip() == version:
-            return load_model(shadow / MODEL_FILE)
+            return _load(shadow)
         raise ValueError(
             f"{self.root} holds version {self.champion_version()} (and its exported challenger, "
             f"if any), not version {version}: export it with `make export-model`"
@@ -65,19 +72,43 @@ class ExportedRegistry:
         return datetime.fromisoformat(stamp.read_text().strip()) if stamp.exists() else None
 
 
+def _load(folder: Path) -> Pipeline:
+    model = load_model(folder / MODEL_FILE)
+    if (folder / GRAPH_FILE).exists():
+        setattr(model, GRAPH_ATTRIBUTE, (folder / GRAPH_FILE).read_bytes())
+    return model
+
+
+def _write(
+    model: Pipeline,
+    version: str,
+    folder: Path,
+    holdout: pd.DataFrame,
+    compile_model: Compile | None,
+) -> None:
+    save_model(model, folder / MODEL_FILE)
+    check_same_predictions(model, load_model(folder / MODEL_FILE), holdout)
+    graph = compile_model(model, version) if compile_model is not None else None
+    if graph is not None:
+        (folder / GRAPH_FILE).write_bytes(graph)
+    (folder / "VERSION").write_text(version + "\n")
+
+
 def export_champion(
     registry: Registry,
     destination: Path,
     holdout: pd.DataFrame,
     version: str | None = None,
     challenger: str = "",
+    compile_model: Compile | None = None,
 ) -> str:
     """Copy the champion into `destination` (replaced whole, never half-written), once
     the copy predicts the holdout exactly as the registry's model does.
 
     `version`, when given, must be the champion: what ships is what was approved (or
     rolled back to), never another version. `challenger` ([shadow] version) is
-    exported beside it, to run in shadow only.
+    exported beside it, to run in shadow only. `compile_model`, for a service, adds
+    each model's ONNX graph.
     """
     model, champion = load_champion(registry)
     if version is not None and version != champion:
@@ -88,15 +119,11 @@ def export_champion(
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".export-"))
     try:
-        save_model(model, staging / MODEL_FILE)
-        check_same_predictions(model, load_model(staging / MODEL_FILE), holdout)
-        (staging / "VERSION").write_text(champion + "\n")
+        _write(model, champion, staging, holdout, compile_model)
         shadow = load_challenger(registry, challenger)
         if shadow is not None:
             (staging / SHADOW).mkdir()
-            save_model(shadow, staging / SHADOW / MODEL_FILE)
-            check_same_predictions(shadow, load_model(staging / SHADOW / MODEL_FILE), holdout)
-            (staging / SHADOW / "VERSION").write_text(challenger + "\n")
+            _write(shadow, challenger, staging / SHADOW, holdout, compile_model)
         trained_at = registry.trained_at(champion)
         if trained_at is not None:
             (staging / "TRAINED_AT").write_text(trained_at.isoformat() + "\n")
