@@ -19,7 +19,7 @@ import yaml
 from .helpers import render, run, workflow_steps
 
 # The image is built and pushed by test_container; here the model that goes into it.
-NEEDS_A_CONTAINER = {"image", "image-login", "image-push", "image-smoke"}
+NEEDS_A_CONTAINER = {"image", "image-login", "image-push", "image-smoke", "image-digest"}
 RESEEDED = {"CUSTOMER_CHURN_PROJECT__SEED": "7"}  # a changed setting: a new model
 REGISTRY_FAULT, NO_SPACE = 5, 6
 

@@ -19,7 +19,7 @@ import pytest
 from .helpers import free_port, http, render, run, workflow_steps
 
 WORKFLOW_ORDER = ("ci", "ct", "batch", "monitor", "cd")
-NEEDS_A_REGISTRY = {"image-login", "image-push"}  # no container registry is reachable here
+NEEDS_A_REGISTRY = {"image-login", "image-push", "image-digest"}  # no registry is reachable here
 # The ci workflow's checks job: test_render_matrix runs both on every option's render.
 RUN_BY_THE_MATRIX = {"lint", "test"}
 # Needs a released (tagged) template to compare with; test_lifecycle builds one.
@@ -185,5 +185,10 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
         # CD's check of a deployed service, pointed at this one.
         smoke = run(["make", "smoke"], project, env={"SERVICE_URL": base})
         assert f"smoke test passed: {base} serves model v{champion}" in smoke.stdout
+        # CD's deploy jobs expect the version the release shipped: another one fails.
+        wrong = run(["make", "smoke"], project, check=False,
+                    env={"SERVICE_URL": base, "EXPECTED_MODEL_VERSION": "999"})  # fmt: skip
+        assert wrong.returncode != 0 and "Error 7" in wrong.stderr, wrong.stderr[-2000:]
+        assert f"serves model v{champion}, not v999" in wrong.stderr
     finally:
         subprocess.run([engine, "rm", "-f", container], capture_output=True)

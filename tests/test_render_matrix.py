@@ -100,7 +100,14 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                     *(f".github/workflows/{w}.yml" for w in workflows)]  # fmt: skip
     gitlab_files = [".gitlab/merge_request_templates/Default.md", ".gitlab/CODEOWNERS",
                     ".gitlab-ci.yml"]  # fmt: skip
+    environments = case.get("deploy_environments", "staging, production").replace(" ", "")
+    kubernetes = ["base/kustomization"]
+    kubernetes += [f"base/{name}" for name in ("deployment", "service", "hpa", "pdb",
+                                               "networkpolicy")] if online else []  # fmt: skip
+    kubernetes += ["base/predictions-volume", "base/cronjob-predict"] if batch else []
+    kubernetes += [f"overlays/{env}/kustomization" for env in environments.split(",")]
     return {
+        *(f"deploy/kubernetes/{name}.yaml" for name in kubernetes),
         ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
         "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",

@@ -60,6 +60,8 @@ BAD_ANSWERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("sensitive_attributes", "churned", "the target 'churned' cannot be a sensitive attribute", {}),
     ("latency_budget_ms", "0", "latency_budget_ms must be a positive number", BOTH),
     ("batch_schedule", "every day", "batch_schedule must be a cron expression with 5 fields", {}),
+    ("deploy_environments", "Prod", "deploy_environments must be lowercase names", {}),
+    ("deploy_environments", "qa, qa", "deploy_environments lists an environment twice", {}),
     ("retrain_schedule", "0 3 * *", "retrain_schedule must be a cron expression with 5 fields", {}),
     ("monitoring_schedule", "daily", "monitoring_schedule must be a cron expression", {}),
     ("drift_psi_limit", "0", "drift_psi_limit must be above 0 and at most 5", {}),

@@ -1,21 +1,96 @@
 #!/usr/bin/env bash
-# Deploy the image to one environment. This is the one step groundwork cannot know:
-# your platform (Kubernetes, Cloud Run, ECS, a VM, ...). Until you replace the body of
-# deploy() it fails, on purpose, so that a release never "succeeds" without deploying.
+# Deploy the image to one environment.
 #
 #   scripts/deploy.sh <environment> <image:tag>
+#
+# DEPLOY_TARGET=kubernetes applies deploy/kubernetes/overlays/<environment> with the
+# image pinned by digest (IMAGE_DIGEST, or the digest the local engine recorded when it
+# pushed), waits for the rollout, runs the smoke test against SERVICE_URL when it is set
+# (`make smoke`, which also checks EXPECTED_MODEL_VERSION), and rolls the Deployment
+# back when either fails. kubectl must already point at the cluster (KUBECONFIG or the
+# CI job's cloud login). For another platform, write deploy_elsewhere(); until then any
+# other DEPLOY_TARGET fails, on purpose, so that a release never "succeeds" without
+# deploying.
+#
+# Exit statuses: 2 something is missing (kubectl, the overlay, the digest), 3 not
+# configured, 7 the rollout or the smoke test failed (and was rolled back).
 set -euo pipefail
 
 environment="${1:?usage: scripts/deploy.sh <environment> <image:tag>}"
 image="${2:?usage: scripts/deploy.sh <environment> <image:tag>}"
+overlay="deploy/kubernetes/overlays/${environment}"
+rollout_timeout="${ROLLOUT_TIMEOUT:-300s}"
 
-deploy() {
+fail() {
+  echo "deploy: $1" >&2
+  exit "${2:-2}"
+}
+
+image_digest() {
+  if [ -n "${IMAGE_DIGEST:-}" ]; then
+    printf '%s' "${IMAGE_DIGEST}"
+    return
+  fi
+  local engine="${CONTAINER:-docker}" repository="${image%:*}"
+  command -v "$engine" >/dev/null || return 0
+  # After a push the engine knows the registry's digest, as <repository>@sha256:...
+  "$engine" image inspect "$image" 2>/dev/null \
+    | grep -o "\"${repository}@sha256:[0-9a-f]*\"" | head -n 1 | tr -d '"' | sed 's/.*@//' || true
+}
+
+deploy_kubernetes() {
+  command -v kubectl >/dev/null || fail "kubectl is not installed: install it and point it at the cluster (README.md, 'Kubernetes')"
+  [ -d "$overlay" ] || fail "no overlay for '${environment}' in deploy/kubernetes/overlays: copy one and set its namespace"
+  local digest namespace applied rollouts name
+  digest="$(image_digest)"
+  [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] \
+    || fail "no digest for ${image}: set IMAGE_DIGEST (sha256:...) to the pushed image's digest; a tag can move, a digest cannot"
+  namespace="$(sed -n 's/^namespace: *//p' "$overlay/kustomization.yaml")"
+  [ -n "$namespace" ] || fail "$overlay/kustomization.yaml sets no namespace"
+
+  # The environment's overlay with the image pinned, in a folder of its own beside it.
+  pinned="$(mktemp -d "deploy/kubernetes/.pinned-${environment}-XXXXXX")"
+  trap 'rm -rf "$pinned"' EXIT
+  cat >"$pinned/kustomization.yaml" <<KUSTOMIZATION
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../overlays/${environment}
+images:
+  - name: model
+    newName: ${image%:*}
+    digest: ${digest}
+KUSTOMIZATION
+
+  echo "deploy: applying ${overlay} to namespace ${namespace}, image ${image%:*}@${digest}"
+  applied="$(kubectl apply -k "$pinned" --output name)"
+  echo "$applied"
+  # Deployments roll out and can roll back; a CronJob's next run uses the new image.
+  rollouts="$(grep '^deployment' <<<"$applied" || true)"
+  for name in $rollouts; do
+    if ! kubectl rollout status "$name" --namespace "$namespace" --timeout "$rollout_timeout"; then
+      kubectl rollout undo "$name" --namespace "$namespace"
+      fail "${name} did not become ready within ${rollout_timeout}: rolled back to the previous version" 7
+    fi
+  done
+  if [ -n "$rollouts" ] && [ -n "${SERVICE_URL:-}" ]; then
+    if ! make smoke; then
+      for name in $rollouts; do
+        kubectl rollout undo "$name" --namespace "$namespace"
+      done
+      fail "the smoke test failed against ${SERVICE_URL}: rolled back to the previous version" 7
+    fi
+  fi
+  echo "deploy: ${environment} runs ${image%:*}@${digest}"
+}
+
+deploy_elsewhere() {
   cat >&2 <<MESSAGE
 deploy: not configured. Nothing was deployed to '${environment}'.
 
-Edit scripts/deploy.sh and replace the body of deploy() with your platform's command,
-for example:
-  kubectl set image deployment/model model="${image}" --namespace "${environment}"
+Set DEPLOY_TARGET=kubernetes (the manifests in deploy/kubernetes), or edit
+scripts/deploy.sh and replace the body of deploy_elsewhere() with your platform's
+command, for example:
   gcloud run deploy model --image "${image}" --region europe-west1
 Authenticate with short-lived OIDC credentials from the CI job (id-token: write), not
 with stored keys. See README.md, "Delivery".
@@ -23,4 +98,7 @@ MESSAGE
   return 3
 }
 
-deploy
+case "${DEPLOY_TARGET:-}" in
+  kubernetes) deploy_kubernetes ;;
+  *) deploy_elsewhere ;;
+esac

@@ -1,0 +1,132 @@
+"""A shared MLflow tracking server, as CI, CT, promotion and serving share it in
+production: `mlflow server` with its runs and registry in a real PostgreSQL and its
+artifacts in a real S3-compatible store, all on loopback. A generated project trains,
+gates and registers against it, serves the champion it loads from it, follows a
+promotion and a rollback there, and leaves nothing in a local store."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.error
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from .helpers import free_port, http, render, run
+from .servers import Postgres, S3Store, _wait_for_port, postgres_server, s3_server
+
+BUCKET = "mlflow-artifacts"
+RESEEDED = {"CUSTOMER_CHURN_PROJECT__SEED": "7"}  # a changed setting: a new model
+
+
+@contextmanager
+def mlflow_server(project: Path, database: Postgres, store: S3Store) -> Iterator[str]:
+    """`mlflow server` from the project's own MLflow, plus the two drivers a server
+    needs and a project does not (boto3 for S3, psycopg for PostgreSQL)."""
+    port = free_port()
+    log = project.parent / "mlflow-server.log"
+    env = {**os.environ, **store.env(), "MLFLOW_S3_ENDPOINT_URL": store.endpoint}
+    env.pop("VIRTUAL_ENV", None)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["uv", "run", "--with", "boto3", "--with", "psycopg[binary]", "mlflow", "server",
+             "--backend-store-uri", database.url(), "--artifacts-destination", f"s3://{BUCKET}",
+             "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_for_port(port, process, log)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:  # the port opens before the app has migrated its schema
+            try:
+                if http(f"{base}/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _ready(base: str, version: str, seconds: float = 60) -> dict[str, str]:
+    deadline = time.monotonic() + seconds
+    body: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        try:
+            status, text = http(f"{base}/ready")
+            if status == 200:
+                body = json.loads(text)
+                if body["model_version"] == version:
+                    return body
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"{base} did not serve version {version}: last /ready {body}")
+
+
+@pytest.mark.slow
+def test_train_promote_serve_and_roll_back_against_a_shared_server(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", serving_mode="online", tracking="mlflow")
+    run(["make", "setup"], project)
+    run(["make", "data"], project)
+    s3_root = tmp_path / "s3"
+    (s3_root / BUCKET).mkdir(parents=True)
+    with (
+        postgres_server() as database,
+        s3_server(s3_root) as store,
+        mlflow_server(project, database, store) as tracking,
+    ):
+        env = {"MLFLOW_TRACKING_URI": tracking}
+        first = run(["make", "train"], project, env=env)
+        assert "quality gate passed: version 1 is champion" in first.stdout
+        second = run(["make", "train"], project, env={**env, **RESEEDED})
+        assert "quality gate passed: version 2 is champion" in second.stdout
+
+        # Runs and the registry are in PostgreSQL, the models in the object store, and
+        # nothing in the project's embedded store.
+        def query(sql: str) -> list[str]:
+            psql = shutil.which("psql") or "psql"
+            result = run(
+                [psql, "-h", "127.0.0.1", "-p", str(database.port), "-U", database.user,
+                 "-d", database.database, "-tAc", sql],
+                project, env={"PGPASSWORD": database.password},
+            )  # fmt: skip
+            return result.stdout.split()
+
+        assert query("SELECT version FROM model_versions ORDER BY version") == ["1", "2"]
+        assert query("SELECT version FROM registered_model_aliases") == ["2"]
+        stored = [path for path in (s3_root / BUCKET).rglob("*") if path.is_file()]
+        assert any(path.suffix == ".skops" for path in stored), stored
+        assert not (project / "mlruns").exists() and not list(project.rglob("mlflow.db"))
+
+        # The service loads the champion from the server and follows the registry.
+        port = free_port()
+        service = subprocess.Popen(
+            ["uv", "run", "customer_churn", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}, **env,
+                 "CUSTOMER_CHURN_SERVING__RELOAD_SECONDS": "1"},
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _ready(base, "2", seconds=120)
+            rolled = run(["make", "rollback"], project, env=env)
+            assert "rolled back: version 1 is champion" in rolled.stdout
+            _ready(base, "1")
+            status, _ = http(f"{base}/predict", {"rows": []})
+            assert status == 422  # a real request path, answered by the rolled-back model
+        finally:
+            service.terminate()
+            service.wait(timeout=30)
+        champion = run(["uv", "run", "customer_churn", "champion"], project, env=env)
+        assert champion.stdout.strip() == "1"
