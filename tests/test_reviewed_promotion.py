@@ -22,6 +22,7 @@ NEEDS_A_CONTAINER = {
     "image-login",
     "image-push",
     "image-smoke",
+    "image-digest",
 }  # test_container builds images
 BRANCH = "ct/model-v2"
 
