@@ -74,6 +74,15 @@ def test_pipelines_validate_and_pass_linters(
     compose = _tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec",
                     "compose.yaml", cwd=project)  # fmt: skip
     assert compose.returncode == 0, compose.stdout + compose.stderr
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    # The shared-registry trio, started only on request, published only on loopback.
+    registry = {name for name, spec in services.items() if "registry" in spec.get("profiles", [])}
+    assert registry == {"registry-db", "registry-store", "mlflow"}
+    assert all(
+        port.startswith("127.0.0.1:") for s in services.values() for port in s.get("ports", [])
+    )
+    assert {"--serve-artifacts", "--backend-store-uri"} <= set(services["mlflow"]["command"])
+    assert "docker compose --profile registry up -d" in (project / "README.md").read_text()
     renovate = _tool("check-jsonschema", "--builtin-schema", "vendor.renovate",
                      "renovate.json", cwd=project)  # fmt: skip
     assert renovate.returncode == 0, renovate.stdout + renovate.stderr

@@ -87,13 +87,17 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                 "serving/champion", "serving/shadow",
                 "serving/load_benchmark"] if online else []  # fmt: skip
     modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
-    tests = ["__init__", "conftest", "test_charter", "test_contract", "test_draft_contract",
-             "test_features", "test_gate", "test_training", "test_monitoring",
+    spark = batch and case.get("scoring_engine") == "spark"
+    modules += ["serving/spark_batch"] if spark else []
+    tests = ["__init__", "conftest", "test_charter", "test_contract",
+             "test_draft_contract", "test_features", "test_gate", "test_training",
+             "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
              "test_slices", "test_split", "test_value", "test_selection",
              "test_export", "test_shadow"]  # fmt: skip
     tests += ["test_api", "test_scorers"] if online else []
     tests += ["test_batch"] if batch else []
+    tests += ["test_spark_batch"] if spark else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
     workflows += ["promote"] if reviewed else []
     github_files = [".github/pull_request_template.md", ".github/CODEOWNERS",
@@ -111,12 +115,14 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
         "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
-        "docs/runbook.md", "monitoring/alerts.yml", "monitoring/dashboard.json",
+        "docs/runbook.md", "monitoring/alerts.yml",
+        "monitoring/dashboard.json",
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
         "scripts/conformance.py", "scripts/template_update.py", "renovate.json",
         "scripts/first_commit.py", "scripts/rename_package.py", "docs/groundwork-changelog.md",
         *(github_files if case.get("ci_provider", "github") == "github" else gitlab_files),
         *(["scripts/propose_model.sh"] if reviewed else []),
+        *(["scripts/spark_predict.py"] if spark else []),
         *(f"src/{package}/{m}.py" for m in modules),
         *(f"tests/{t}.py" for t in tests),
     }  # fmt: skip

@@ -142,6 +142,8 @@ def prediction_records(
     wanted = [*feature_names, *sensitive_attributes, *([id_column] if id_column else [])]
     columns = [name for name in dict.fromkeys(wanted) if name in frame]
     rows = cast(list[dict[str, Any]], frame[columns].to_dict("records"))
+    if not columns:  # pandas 2 gives no records at all for no columns, not empty ones
+        rows = [{} for _ in range(len(frame))]
     return row_records(
         rows,
         result["prediction"].tolist(),
@@ -303,12 +305,8 @@ class PredictionLog:
                 found.update(str(value) for value in connection.execute(query).scalars())
         missing = [prediction_id for prediction_id in wanted if prediction_id not in found]
         for run in self._batch_runs() if missing else []:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(
-                _batch_file_bytes(run.location),
-                columns=["prediction_id"],
-                filters=[("prediction_id", "in", missing)],
+            table = _batch_table(
+                run.location, ["prediction_id"], [("prediction_id", "in", missing)]
             )
             found.update(str(value) for value in table.column("prediction_id").to_pylist())
         return found
@@ -429,21 +427,29 @@ def open_location(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return filesystem, str(path)
 
 
-def _batch_file_bytes(location: str) -> pa.BufferReader:
-    """A batch file read whole, in one request: ranged reads of an object store fail
-    checksum validation on some S3-compatible servers, and the files are small."""
+def _batch_table(
+    location: str, columns: list[str] | None = None, filters: list[Any] | None = None
+) -> pa.Table:
+    """A batch file, or a folder of part files (Spark's), each read whole in one request:
+    ranged reads of an object store fail checksum validation on some S3-compatible
+    servers, and the files are small."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     filesystem, path = open_location(location)
-    with filesystem.open(path, "rb") as handle:
-        return pa.BufferReader(handle.read())
+    paths = [path]
+    if filesystem.isdir(path):
+        paths = sorted(p for p in filesystem.ls(path, detail=False) if p.endswith(".parquet"))
+    tables = []
+    for part in paths:
+        with filesystem.open(part, "rb") as handle:
+            buffer = pa.BufferReader(handle.read())
+        tables.append(pq.read_table(buffer, columns=columns, filters=filters))
+    return pa.concat_tables(tables, promote_options="permissive") if tables else pa.table({})
 
 
 def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(_batch_file_bytes(location), columns=columns)
-    return cast(pd.DataFrame, table.to_pandas())
+    return cast(pd.DataFrame, _batch_table(location, columns).to_pandas())
 
 
 class BackgroundLogWriter:
