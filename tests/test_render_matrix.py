@@ -89,7 +89,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
     spark = batch and case.get("scoring_engine") == "spark"
     modules += ["serving/spark_batch"] if spark else []
-    tests = ["__init__", "conftest", "test_charter", "test_contract",
+    tests = ["__init__", "conftest", "test_charter", "test_cli", "test_contract",
              "test_draft_contract", "test_features", "test_gate", "test_training",
              "test_monitoring",
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
@@ -115,7 +115,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         ".copier-answers.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
         "Makefile", "README.md", "pyproject.toml", "config/contract.yaml",
         "config/settings.toml", "data/README.md", "docs/charter.md", "docs/model_card.md",
-        "docs/runbook.md", "monitoring/alerts.yml",
+        "docs/runbook.md", "monitoring/alerts.yml", "monitoring/alerts_test.yml",
         "monitoring/dashboard.json",
         "Dockerfile", ".dockerignore", "compose.yaml", "scripts/deploy.sh",
         "scripts/conformance.py", "scripts/template_update.py", "renovate.json",

@@ -4,6 +4,9 @@ question under test."""
 
 from __future__ import annotations
 
+import ast
+import keyword
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,8 +48,12 @@ BAD_ANSWERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("decision_capacity", "0", "decision_capacity must be at least 1", {}),
     ("decision_volume", "50", "decision_capacity (100) cannot exceed decision_volume (50)", {}),
     ("cost_of_overestimate", "-1", "cost_of_overestimate cannot be negative", REGRESSION),
-    ("cost_of_underestimate", "0", "an over- or underestimate must cost something",
-     {**REGRESSION, "cost_of_overestimate": "0"}),  # fmt: skip
+    (
+        "cost_of_underestimate",
+        "0",
+        "an over- or underestimate must cost something",
+        {**REGRESSION, "cost_of_overestimate": "0"},
+    ),  # fmt: skip
     ("data_path", "/etc/data.csv", "data_path must be relative to the project root", {}),
     ("data_path", "data/raw/training.parquet", "data_path must end in .csv", {}),
     ("sql_url", "warehouse.db", "sql_url must be a SQLAlchemy URL", SQL),
@@ -60,6 +67,12 @@ BAD_ANSWERS: list[tuple[str, str, str, dict[str, str]]] = [
     ("sensitive_attributes", "churned", "the target 'churned' cannot be a sensitive attribute", {}),
     ("latency_budget_ms", "0", "latency_budget_ms must be a positive number", BOTH),
     ("batch_schedule", "every day", "batch_schedule must be a cron expression with 5 fields", {}),
+    ("batch_schedule", "99 99 * * *", "batch_schedule: minute 99 is outside 0-59", {}),
+    ("monitoring_schedule", "0 6 * * fooday", "'fooday' is not a weekday (0-6 or sun-sat)", {}),
+    ("package_name", "import", "package_name 'import' is a Python keyword", {}),
+    ("package_name", "numpy", "package_name 'numpy' would shadow a module", {}),
+    ("drift_psi_limit", "nan", "drift_psi_limit must be a finite number; got nan", {}),
+    ("baseline_margin", "inf", "baseline_margin must be a finite number; got inf", {}),
     ("deploy_environments", "Prod", "deploy_environments must be lowercase names", {}),
     ("deploy_environments", "qa, qa", "deploy_environments lists an environment twice", {}),
     ("retrain_schedule", "0 3 * *", "retrain_schedule must be a cron expression with 5 fields", {}),
@@ -160,3 +173,83 @@ def test_disallowed_metrics_are_shown_disabled_in_the_terminal(
         assert "roc_auc is for binary classification" in screen
     finally:
         terminal.close()
+
+
+def _refusal(question: str, value: Any, overrides: dict[str, str], tmp_path: Path) -> str:
+    """The validation message copier gives for one answer (all others default)."""
+    with pytest.raises(ValueError, match=f"Validation error for question '{question}'") as refused:
+        run_copy(str(ROOT), tmp_path / "never", vcs_ref="HEAD", data={**overrides, question: value},
+                 defaults=True, skip_tasks=True, quiet=True)  # fmt: skip
+    assert not (tmp_path / "never" / "Makefile").exists()
+    return str(refused.value)
+
+
+def _imported_modules(project: Path) -> set[str]:
+    """Top-level modules the project's code, tests and scripts import (its own aside)."""
+    found: set[str] = set()
+    for path in project.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    scripts = {path.stem for path in (project / "scripts").glob("*.py")}
+    return found - scripts - {"__future__", answers_of(project)["package_name"]}
+
+
+def test_no_package_name_can_be_a_keyword_or_shadow_an_import(tmp_path: Path) -> None:
+    """Named `class`, nothing parses; named `numpy` or `json`, the project imports itself
+    instead. Every module any configuration imports is refused, read from renders."""
+    names = {word for word in keyword.kwlist if word.islower()}
+    configurations: list[dict[str, str]] = [
+        {}, {"serving_mode": "both", "tracking": "none"}, {"scoring_engine": "spark"}
+    ]  # fmt: skip
+    for number, answers in enumerate(configurations):
+        names |= _imported_modules(render(tmp_path / f"project{number}", **answers))
+    assert {"numpy", "sklearn", "json", "typing", "fastapi", "pyspark"} <= names
+    for name in sorted(names):
+        message = _refusal("package_name", name, {}, tmp_path)
+        assert f"package_name '{name}'" in message, message
+
+
+FLOATS = [
+    ("success_threshold", {}), ("baseline_margin", {}), ("champion_tolerance", {}),
+    ("value_of_a_hit", {}), ("cost_of_an_action", {}), ("cost_of_a_miss", {}),
+    ("cost_of_overestimate", REGRESSION), ("cost_of_underestimate", REGRESSION),
+    ("drift_psi_limit", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "overrides"), FLOATS, ids=[q for q, _ in FLOATS])
+def test_number_answers_must_be_finite(
+    question: str, overrides: dict[str, str], tmp_path: Path
+) -> None:
+    """nan passes every comparison unnoticed and inf disables a gate: both are refused."""
+    for value in (math.nan, math.inf, -math.inf):
+        message = _refusal(question, value, overrides, tmp_path)
+        assert f"{question} must be a finite number; got {value}" in message, message
+
+
+CRON = [
+    ("99 99 * * *", "minute 99 is outside 0-59"),
+    ("0 24 * * *", "hour 24 is outside 0-23"),
+    ("0 6 0 * *", "day 0 is outside 1-31"),
+    ("0 6 * 13 *", "month 13 is outside 1-12"),
+    ("0 6 * * 7", "weekday 7 is outside 0-6"),
+    ("0 6 * * fooday", "'fooday' is not a weekday (0-6 or sun-sat)"),
+    ("0 6 * smarch *", "'smarch' is not a month (1-12 or jan-dec)"),
+    ("*/0 * * * *", "step '0' in the minute field must be a whole number above 0"),
+    ("1-2-3 * * * *", "'1-2-3' is not a minute value or range"),
+    ("5, * * * *", "'' is not a minute value or range"),
+    ("0 6 * *", "must be a cron expression with 5 fields"),
+]
+
+
+@pytest.mark.parametrize("question", ["batch_schedule", "retrain_schedule", "monitoring_schedule"])
+def test_schedules_are_valid_cron_field_by_field(question: str, tmp_path: Path) -> None:
+    for value, reason in CRON:
+        message = _refusal(question, value, {}, tmp_path)
+        assert f"{question}" in message and reason in message, (value, message)
+    # Ranges, lists, steps and names are cron too.
+    project = render(tmp_path / "valid", **{question: "*/15 0-22/2 1,15 jan-jun mon-fri"})
+    assert answers_of(project)[question] == "*/15 0-22/2 1,15 jan-jun mon-fri"
