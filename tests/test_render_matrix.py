@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,14 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion",
-               "serving/__init__", "serving/telemetry", "serving/image_smoke", "serving/benchmark",
+               "serving/__init__", "serving/image_smoke", "serving/benchmark",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
                "monitoring/prediction_log", "monitoring/report", "monitoring/spool",
                "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
-                "serving/champion", "serving/shadow",
+                "serving/champion", "serving/shadow", "serving/telemetry",
                 "serving/load_benchmark"] if online else []  # fmt: skip
     modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
     spark = batch and case.get("scoring_engine") == "spark"
@@ -126,6 +127,24 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
         *(f"src/{package}/{m}.py" for m in modules),
         *(f"tests/{t}.py" for t in tests),
     }  # fmt: skip
+
+
+SERVING_PACKAGES = {"fastapi", "uvicorn", "onnxruntime", "skl2onnx", "httpx"}
+
+
+@pytest.mark.parametrize("mode", ["batch", "online", "both"])
+def test_projects_depend_only_on_what_their_serving_mode_needs(mode: str, tmp_path: Path) -> None:
+    """docs/generated-project.md: what a project does not serve, it does not install."""
+    project = render(tmp_path / "project", serving_mode=mode)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    listed = [*pyproject["project"]["dependencies"]]
+    listed += [d for group in pyproject["dependency-groups"].values() for d in group]
+    names = {re.split(r"[\[<>=]", requirement)[0] for requirement in listed}
+    if mode == "batch":
+        assert not names & SERVING_PACKAGES, names & SERVING_PACKAGES
+    else:
+        assert names >= SERVING_PACKAGES
+    assert "prometheus-client" in names  # monitoring's metrics file, in every project
 
 
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}")

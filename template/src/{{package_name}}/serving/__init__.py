@@ -1,4 +1,4 @@
-"""The champion at work: the online API and its schema, batch scoring and telemetry."""
+"""The champion at work: scoring it (online, in batches, or both) and smoke-testing it."""
 
 
 class SmokeFailure(RuntimeError):
