@@ -19,8 +19,10 @@ COLUMNS, LINES = 240, 60
 
 
 class Terminal:
-    def __init__(self, arguments: list[str], cwd: Path) -> None:
-        self.screen = pyte.Screen(COLUMNS, LINES)
+    def __init__(
+        self, arguments: list[str], cwd: Path, columns: int = COLUMNS, lines: int = LINES
+    ) -> None:
+        self.screen = pyte.Screen(columns, lines)
         self.stream = pyte.Stream(self.screen)
         self.transcript = ""
         self.child = pexpect.spawn(
@@ -29,7 +31,7 @@ class Terminal:
             cwd=str(cwd),
             env=tool_env(),
             encoding="utf-8",
-            dimensions=(LINES, COLUMNS),
+            dimensions=(lines, columns),
             timeout=60,
         )
 
@@ -80,9 +82,14 @@ class Terminal:
             self.child.terminate(force=True)
 
 
-def copier_copy(destination: Path, data_file: Path | None = None) -> Terminal:
+def copier_copy(
+    destination: Path, data_file: Path | None = None, columns: int = COLUMNS, lines: int = LINES
+) -> Terminal:
     # HEAD: this working tree, not the newest release tag copier would pick by default.
     arguments = ["-m", "copier", "copy", "--skip-tasks", "--vcs-ref", "HEAD"]
     if data_file is not None:
         arguments += ["--data-file", str(data_file)]
-    return Terminal([*arguments, str(ROOT), str(destination)], cwd=destination.parent)
+    return Terminal(
+        [*arguments, str(ROOT), str(destination)], cwd=destination.parent, columns=columns,
+        lines=lines,
+    )  # fmt: skip

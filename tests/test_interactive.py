@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import yaml
+from wcwidth import wcswidth
 
 from .helpers import ROOT, answers_of
 from .terminal import copier_copy
@@ -21,7 +23,7 @@ def _visible_questions() -> list[tuple[str, str]]:
     for name, spec in questions.items():
         if name.startswith("_") or spec.get("when") is False or name in hidden_by_defaults:
             continue
-        visible.append((name, spec["help"].split("{{")[0].strip()[:60]))
+        visible.append((name, spec["help"].split("{{")[0].strip().splitlines()[0][:60]))
     return visible
 
 
@@ -57,3 +59,30 @@ def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
     # Enter everywhere in another project: no churn example text, TODOs instead.
     assert not re.search(r"churn|cancel|retention|customer", charter, re.IGNORECASE)
     assert "**Business problem:** TODO" in charter
+
+
+def test_every_question_reads_whole_in_an_80_column_terminal(tmp_path: Path) -> None:
+    """Copier cuts a line at the terminal's edge instead of wrapping it: each question's
+    help, prompt and choices must fit in 80 columns (checked on the rendered screen)."""
+    terminal = copier_copy(tmp_path / "narrow", columns=80, lines=24)
+    cut: dict[str, list[str]] = {}
+    try:
+        for name, help_start in _visible_questions():
+            terminal.wait_for(help_start)
+            time.sleep(0.3)  # let the prompt finish drawing its choices
+            terminal.wait_for(help_start)
+            lines = terminal.text.splitlines()
+            first = next(i for i, line in enumerate(lines) if help_start in line)
+            # From the question down: its help, the prompt and any choices.
+            too_wide = [line for line in lines[first:] if wcswidth(line) >= 80]
+            if too_wide:
+                cut[name] = too_wide
+            if name == "project_name":
+                terminal.answer("Fraud Radar")  # not the sample: the questions listed above
+            else:
+                terminal.child.send("\r")  # accept the default
+        status = terminal.finish()
+    finally:
+        terminal.close()
+    assert status == 0, terminal.text
+    assert not cut, cut

@@ -137,9 +137,9 @@ def test_bad_answer_is_refused_with_its_message(
 @pytest.mark.parametrize(
     ("problem_type", "metric", "message"),
     [
-        ("regression", "roc_auc", "roc_auc is for binary classification"),
-        ("binary", "rmse", "rmse is for regression"),
-        ("multiclass", "recall", "recall is for binary classification"),
+        ("regression", "roc_auc", "Invalid choice for 'success_metric': binary problems only"),
+        ("binary", "rmse", "Invalid choice for 'success_metric': regression problems only"),
+        ("multiclass", "recall", "Invalid choice for 'success_metric': binary problems only"),
     ],
 )
 def test_metric_must_fit_the_problem_type(
@@ -170,7 +170,7 @@ def test_disallowed_metrics_are_shown_disabled_in_the_terminal(
     terminal = copier_copy(tmp_path / "project", data_file)
     try:
         screen = terminal.wait_for("RMSE")
-        assert "roc_auc is for binary classification" in screen
+        assert "ROC AUC — ranks positives above negatives (binary problems only)" in screen
     finally:
         terminal.close()
 
