@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from wcwidth import wcswidth
 
 from .helpers import ROOT, answers_of
-from .terminal import copier_copy
+from .terminal import Terminal, copier_copy
 
 
 def _visible_questions() -> list[tuple[str, str]]:
@@ -27,24 +28,34 @@ def _visible_questions() -> list[tuple[str, str]]:
     return visible
 
 
+def _answer_each_question(terminal: Terminal, answer: Callable[[str, str], None]) -> int:
+    """Wait for each question asked with the default answers, in order, and let
+    `answer(name, help_start)` answer it; the questionnaire's exit status."""
+    try:
+        for name, help_start in _visible_questions():
+            terminal.wait_for(help_start)
+            answer(name, help_start)
+        return terminal.finish()
+    finally:
+        terminal.close()
+
+
 def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
     destination = tmp_path / "fraud-radar"
     terminal = copier_copy(destination)
     typed = {"success_threshold": "0.7", "owner_team": "risk-team"}
-    try:
-        for name, help_start in _visible_questions():
-            terminal.wait_for(help_start)
-            if name == "project_name":
-                terminal.answer("1 bad name")
-                terminal.wait_for("project_name must start with a letter")
-                terminal.answer("Fraud Radar")
-            elif name in typed:
-                terminal.answer(typed[name])
-            else:
-                terminal.child.send("\r")  # accept the default
-        status = terminal.finish()
-    finally:
-        terminal.close()
+
+    def answer(name: str, help_start: str) -> None:
+        if name == "project_name":
+            terminal.answer("1 bad name")
+            terminal.wait_for("project_name must start with a letter")
+            terminal.answer("Fraud Radar")
+        elif name in typed:
+            terminal.answer(typed[name])
+        else:
+            terminal.child.send("\r")  # accept the default
+
+    status = _answer_each_question(terminal, answer)
     assert status == 0, terminal.text
     assert "Traceback" not in terminal.transcript
     answers = answers_of(destination)
@@ -66,23 +77,21 @@ def test_every_question_reads_whole_in_an_80_column_terminal(tmp_path: Path) -> 
     help, prompt and choices must fit in 80 columns (checked on the rendered screen)."""
     terminal = copier_copy(tmp_path / "narrow", columns=80, lines=24)
     cut: dict[str, list[str]] = {}
-    try:
-        for name, help_start in _visible_questions():
-            terminal.wait_for(help_start)
-            time.sleep(0.3)  # let the prompt finish drawing its choices
-            terminal.wait_for(help_start)
-            lines = terminal.text.splitlines()
-            first = next(i for i, line in enumerate(lines) if help_start in line)
-            # From the question down: its help, the prompt and any choices.
-            too_wide = [line for line in lines[first:] if wcswidth(line) >= 80]
-            if too_wide:
-                cut[name] = too_wide
-            if name == "project_name":
-                terminal.answer("Fraud Radar")  # not the sample: the questions listed above
-            else:
-                terminal.child.send("\r")  # accept the default
-        status = terminal.finish()
-    finally:
-        terminal.close()
+
+    def answer(name: str, help_start: str) -> None:
+        time.sleep(0.3)  # let the prompt finish drawing its choices
+        terminal.wait_for(help_start)
+        lines = terminal.text.splitlines()
+        first = next(i for i, line in enumerate(lines) if help_start in line)
+        # From the question down: its help, the prompt and any choices.
+        too_wide = [line for line in lines[first:] if wcswidth(line) >= 80]
+        if too_wide:
+            cut[name] = too_wide
+        if name == "project_name":
+            terminal.answer("Fraud Radar")  # not the sample: the questions listed above
+        else:
+            terminal.child.send("\r")  # accept the default
+
+    status = _answer_each_question(terminal, answer)
     assert status == 0, terminal.text
     assert not cut, cut

@@ -141,9 +141,12 @@ def prediction_records(
     """`row_records` for a scored table (`result` from model/predictions.py)."""
     wanted = [*feature_names, *sensitive_attributes, *([id_column] if id_column else [])]
     columns = [name for name in dict.fromkeys(wanted) if name in frame]
-    rows = cast(list[dict[str, Any]], frame[columns].to_dict("records"))
-    if not columns:  # pandas 2 gives no records at all for no columns, not empty ones
-        rows = [{} for _ in range(len(frame))]
+    # pandas 2 gives no records at all for no columns, not one empty record per row.
+    rows = (
+        cast(list[dict[str, Any]], frame[columns].to_dict("records"))
+        if columns
+        else [{} for _ in range(len(frame))]
+    )
     return row_records(
         rows,
         result["prediction"].tolist(),
