@@ -1,19 +1,22 @@
 """The data contract: config/contract.yaml turned into a pandera schema.
 
 The YAML file is the human-readable source; pandera does the checking. The same
-column specs also give the online API its request model (see api_schema.py).
+column specs also give the online API its request model (see api_schema.py), which is
+why pandas and pandera load only when a table is checked: the online image has neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pandera.pandas as pa
 
 DType = Literal["int", "float", "str", "category", "bool", "date"]
 # Labels that name the positive class of a binary target when the contract does not.
@@ -73,6 +76,8 @@ class Contract(BaseModel):
         return [name for name in self.columns if name != self.target]
 
     def pandera_schema(self, *, with_target: bool) -> pa.DataFrameSchema:
+        import pandera.pandas as pa
+
         columns = {
             name: _pandera_column(spec, unique=name == self.id_column)
             for name, spec in self.columns.items()
@@ -83,6 +88,8 @@ class Contract(BaseModel):
 
     def check(self, frame: pd.DataFrame, *, with_target: bool = True) -> pd.DataFrame:
         """Return the frame if it honours the contract, else raise ContractError."""
+        import pandera.pandas as pa
+
         if frame.empty:
             raise ContractError("contract: the input has no rows")
         try:
@@ -97,6 +104,9 @@ class Contract(BaseModel):
         rather than stopping at the first bad table. A whole-column failure (missing,
         wrong type) has no row index.
         """
+        import pandas as pd
+        import pandera.pandas as pa
+
         schema = pa.DataFrameSchema({name: _pandera_column(self.columns[name]) for name in columns})
         try:
             schema.validate(frame, lazy=True)
@@ -111,6 +121,8 @@ class Contract(BaseModel):
         Runs before the column checks: a repeated export is best named as such, not as
         the duplicated ids it also causes.
         """
+        import pandas as pd
+
         if frame.empty:
             return  # the column checks say "no rows"
         repeated = frame.duplicated(keep="first")
@@ -142,6 +154,8 @@ def date_columns(contract: Contract, personal_data: list[str]) -> list[str]:
 
 
 def _pandera_column(spec: ColumnSpec, *, unique: bool = False) -> pa.Column:
+    import pandera.pandas as pa
+
     checks = []
     if spec.min is not None:
         checks.append(pa.Check.ge(spec.min))

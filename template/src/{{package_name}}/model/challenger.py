@@ -44,7 +44,7 @@ def promote_challenger(settings: Settings, version: str) -> ChallengerOutcome:
             "no challenger: set [shadow] version in config/settings.toml or pass --version"
         )
     registry = open_registry(settings.registry)
-    challenger = load_challenger(registry, version)
+    challenger = load_challenger(registry, version, registry.load)
     if challenger is None:
         raise ValueError(f"version {version} is already the champion: nothing to promote")
     logger.info("[1/3] evaluating challenger v%s on today's holdout", version)

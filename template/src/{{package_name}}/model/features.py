@@ -2,19 +2,21 @@
 
 Personal data, the target and the id column never become features. Date columns
 become numbers (year, month, day of week) inside the same pipeline, so training,
-batch and the API derive them identically.
+batch and the API derive them identically. scikit-learn and pandas load only to build
+or run the pipeline: the online image serves the compiled model without them.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..data.contract import Contract, date_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
 
 
 def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[str], list[str]]:
@@ -36,6 +38,8 @@ def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[
 
 def date_parts(frame: pd.DataFrame) -> np.ndarray:
     """Year, month and day of week of each date column; unparseable dates are missing."""
+    import pandas as pd
+
     parts = []
     for name in frame.columns:
         values = pd.to_datetime(frame[name], errors="coerce")
@@ -44,6 +48,11 @@ def date_parts(frame: pd.DataFrame) -> np.ndarray:
 
 
 def build_preprocessor(contract: Contract, personal_data: list[str]) -> ColumnTransformer:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
     numeric, categorical = feature_columns(contract, personal_data)
     dates = date_columns(contract, personal_data)
     numeric_steps = Pipeline(

@@ -12,26 +12,28 @@ converter (the date features, a custom estimator), scikit-learn scores, and
 ONNX computes in 32-bit floats, hence the tolerance; a binary decision (`act`) at the
 operating point can differ only for a probability within that tolerance of it.
 
-`make export-model` compiles once and ships the graph beside the model (GRAPH_ATTRIBUTE
-carries it from the exported registry to here), so the image needs onnxruntime but not
-the converter; it is checked against the pipeline again when the service starts.
+`make export-model` compiles once and ships the graph beside the model, with what scoring
+needs besides it (OnnxModel: model.onnx and onnx_model.json), so the image needs
+onnxruntime but not the converter. An image with scikit-learn checks the graph against
+the pipeline again when the service starts; the online image of a model whose graph was
+accepted has no scikit-learn, pandas or scipy at all and serves the OnnxModel alone,
+as checked at export (Dockerfile).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import numpy as np
-import pandas as pd
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
 
-from .metrics import positive_column
-from .predictions import predict_frame
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,67 @@ TOLERANCE = 1e-5
 MISSING = ""
 # A model loaded from an export carries its compiled graph (ONNX bytes) here.
 GRAPH_ATTRIBUTE = "onnx_graph_"
+# The operating point of a model that makes no binary decision.
+UNSET = "unset"
+
+
+@dataclass(frozen=True)
+class OnnxModel:
+    """A pipeline compiled to ONNX, with everything else scoring needs from it."""
+
+    graph: bytes
+    numeric: list[str]
+    categorical: list[str]
+    problem_type: str
+    # Binary: which probability column is the positive class.
+    positive_index: int | None
+    # Binary: the probability to act at; None: never act; UNSET: no decision.
+    operating_point: float | str | None
+    # Bins of numeric sensitive attributes, from training (prediction log slices).
+    slice_edges: dict[str, list[float]] | None
+
+    @classmethod
+    def from_pipeline(
+        cls, graph: bytes, model: Pipeline, problem_type: str, positive: Any
+    ) -> OnnxModel:
+        from .metrics import positive_column
+
+        numeric, categorical = _inputs(model)
+        binary = problem_type == "binary"
+        return cls(
+            graph,
+            numeric,
+            categorical,
+            problem_type,
+            positive_column(model, positive) if binary else None,
+            getattr(model, "operating_point_", UNSET),
+            slice_edges(model),
+        )
+
+    def description(self) -> str:
+        """Everything but the graph, as JSON (onnx_model.json beside model.onnx)."""
+        fields = {key: value for key, value in asdict(self).items() if key != "graph"}
+        return json.dumps(fields, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_description(cls, graph: bytes, description: str) -> OnnxModel:
+        return cls(graph=graph, **json.loads(description))
+
+    def check(self) -> None:
+        """Raise unless onnxruntime can load the graph."""
+        OnnxScorer(self)
+
+
+# What the service scores: the fitted pipeline, or (an online image without
+# scikit-learn) its compiled form alone.
+Servable: TypeAlias = "Pipeline | OnnxModel"
+
+
+def slice_edges(model: Servable) -> dict[str, list[float]] | None:
+    if isinstance(model, OnnxModel):
+        return model.slice_edges
+    edges: dict[str, list[float]] | None = getattr(model, "slice_edges_", None)
+    return edges
 
 
 @dataclass(frozen=True)
@@ -81,9 +144,13 @@ class PipelineScorer:
         self.positive = positive
 
     def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> Scores:
+        import pandas as pd
+
         return self.score_frame(pd.DataFrame.from_records(list(rows)))
 
     def score_frame(self, frame: pd.DataFrame) -> Scores:
+        from .predictions import predict_frame
+
         result = predict_frame(self.model, frame, self.problem_type, self.positive)
         return Scores(
             result["prediction"].tolist(),
@@ -97,16 +164,15 @@ class OnnxScorer:
 
     kind = "onnx"
 
-    def __init__(self, graph: bytes, model: Pipeline, problem_type: str, positive: Any) -> None:
+    def __init__(self, model: OnnxModel) -> None:
         import onnxruntime
 
-        self.graph = graph
-        self.session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
-        self.numeric, self.categorical = _inputs(model)
-        self.problem_type = problem_type
-        self.classes = getattr(model, "classes_", None)
-        self.positive_index = positive_column(model, positive) if problem_type == "binary" else None
-        self.operating_point = getattr(model, "operating_point_", "unset")
+        self.model = model
+        self.session = onnxruntime.InferenceSession(model.graph, providers=["CPUExecutionProvider"])
+        self.numeric, self.categorical = model.numeric, model.categorical
+        self.problem_type = model.problem_type
+        self.positive_index = model.positive_index
+        self.operating_point = model.operating_point
 
     def score_rows(self, rows: Sequence[Mapping[str, Any]]) -> Scores:
         feed = {
@@ -120,6 +186,8 @@ class OnnxScorer:
         return self._run(feed)
 
     def score_frame(self, frame: pd.DataFrame) -> Scores:
+        import pandas as pd
+
         feed = {
             name: pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float32, na_value=np.nan)
             for name in self.numeric
@@ -142,11 +210,11 @@ class OnnxScorer:
         if self.problem_type == "binary":
             probability = probabilities[:, self.positive_index].astype(float)
             act = None
-            if self.operating_point != "unset":
-                point = self.operating_point
-                act = (
-                    [False] * len(prediction) if point is None else (probability >= point).tolist()
-                )
+            point = self.operating_point
+            if point is None:
+                act = [False] * len(prediction)
+            elif not isinstance(point, str):  # UNSET: no decision
+                act = (probability >= point).tolist()
             return Scores(prediction, probability.tolist(), act)
         return Scores(prediction, probabilities.max(axis=1).astype(float).tolist())
 
@@ -158,14 +226,21 @@ class Compiled:
 
 
 def compile_pipeline(
-    model: Pipeline, problem_type: str, positive: Any, check_rows: pd.DataFrame
+    model: Servable,
+    problem_type: str,
+    positive: Any,
+    check_rows: Callable[[], pd.DataFrame],
 ) -> Compiled:
-    """The ONNX scorer when it agrees with the pipeline on `check_rows`; else the pipeline."""
+    """The ONNX scorer when it agrees with the pipeline on `check_rows()`; else the
+    pipeline. A model that comes compiled alone was checked at export."""
+    if isinstance(model, OnnxModel):
+        return Compiled(OnnxScorer(model), "ONNX (checked against the pipeline at export)")
     fallback = PipelineScorer(model, problem_type, positive)
     try:
         graph = getattr(model, GRAPH_ATTRIBUTE, None) or _convert(model, problem_type)
-        onnx = OnnxScorer(graph, model, problem_type, positive)
-        gap = _gap(onnx, fallback, check_rows, problem_type)
+        onnx = OnnxScorer(OnnxModel.from_pipeline(graph, model, problem_type, positive))
+        rows = check_rows()
+        gap = _gap(onnx, fallback, rows, problem_type)
     except Exception as error:  # no converter for a step, or onnxruntime refuses it
         return Compiled(fallback, f"scikit-learn (no ONNX form: {type(error).__name__}: {error})")
     if gap > TOLERANCE:
@@ -173,12 +248,12 @@ def compile_pipeline(
             fallback,
             f"scikit-learn (ONNX differs by {gap:.1e} on check rows, over {TOLERANCE:.0e})",
         )
-    return Compiled(onnx, f"ONNX (agrees within {gap:.1e} on {len(check_rows)} rows)")
+    return Compiled(onnx, f"ONNX (agrees within {gap:.1e} on {len(rows)} rows)")
 
 
-def shipped_graph(compiled: Compiled) -> bytes | None:
-    """What an export ships for the service: the ONNX graph, or None (scikit-learn)."""
-    return compiled.scorer.graph if isinstance(compiled.scorer, OnnxScorer) else None
+def shipped_model(compiled: Compiled) -> OnnxModel | None:
+    """What an export ships for the service: the compiled model, or None (scikit-learn)."""
+    return compiled.scorer.model if isinstance(compiled.scorer, OnnxScorer) else None
 
 
 def _inputs(model: Pipeline) -> tuple[list[str], list[str]]:
@@ -197,6 +272,7 @@ def _inputs(model: Pipeline) -> tuple[list[str], list[str]]:
 def _convert(model: Pipeline, problem_type: str) -> bytes:
     from skl2onnx import to_onnx
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.impute import SimpleImputer
 
     numeric, categorical = _inputs(model)
     converted = copy.deepcopy(model)

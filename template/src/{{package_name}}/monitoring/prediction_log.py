@@ -11,6 +11,8 @@ corrected outcome is a new feedback row, and the latest one wins when joined.
 
 Personal-data columns are never written: they are dropped from the logged
 features, and a personal id column is stored as a one-way hash.
+
+Writing needs SQLAlchemy alone (the online image has no pandas); reading loads pandas.
 """
 
 from __future__ import annotations
@@ -18,23 +20,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import uuid
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import fsspec
-import pandas as pd
 import sqlalchemy as sa
 
-from ..data.sources import storage_options
-from ..model.metrics import binned_labels
 from .spool import Spool
 
 if TYPE_CHECKING:  # pyarrow reads batch runs' files only: online images leave it out
+    import fsspec
+    import pandas as pd
     import pyarrow as pa
 
 logger = logging.getLogger(__name__)
@@ -107,9 +109,10 @@ def pseudonym(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     """numpy scalars, NaN/NaT and timestamps to JSON-friendly Python values."""
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+    # NaN and NaT (a datetime, pandas' Timestamp too) are the values unequal to themselves.
+    if value is None or (isinstance(value, float | datetime) and value != value):
         return None
-    if isinstance(value, pd.Timestamp | datetime | date):
+    if isinstance(value, datetime | date):
         return value.isoformat()
     return value.item() if hasattr(value, "item") else value
 
@@ -120,9 +123,29 @@ SLICE_PREFIX = "slice:"
 def slice_label_column(values: pd.Series, edges: list[float] | None) -> pd.Series | None:
     """Slice labels fit to log for a personal attribute; None when a number has no bins
     (a model trained before bins were stored): its value is never logged raw."""
+    import pandas as pd
+
+    from ..model.metrics import binned_labels
+
     if pd.api.types.is_numeric_dtype(values):
         return None if not edges else binned_labels(values, edges)
     return values.astype(str).where(values.notna(), "missing")
+
+
+def slice_labels_of(values: Sequence[Any], edges: list[float] | None) -> list[str] | None:
+    """slice_label_column for a request's few values, in plain Python: the same labels
+    (pandas' intervals, "(low, high]") without pandas."""
+    present = [value for value in values if value is not None and value == value]
+    if present and all(isinstance(value, int | float) for value in present):
+        if not edges:
+            return None
+        bounds = [-math.inf, *map(float, edges), math.inf]
+        return [
+            "missing" if value is None or value != value
+            else f"({bounds[bisect_left(edges, value)]}, {bounds[bisect_left(edges, value) + 1]}]"
+            for value in values
+        ]  # fmt: skip
+    return ["missing" if value is None or value != value else str(value) for value in values]
 
 
 def prediction_records(
@@ -187,10 +210,9 @@ def row_records(
     slices: dict[str, list[Any]] = {}
     for name in sensitive_attributes:
         if name in personal_data and rows and name in rows[0]:
-            values = pd.Series([row.get(name) for row in rows])
-            labels = slice_label_column(values, (slice_edges or {}).get(name))
+            labels = slice_labels_of([row.get(name) for row in rows], (slice_edges or {}).get(name))
             if labels is not None:
-                slices[SLICE_PREFIX + name] = labels.tolist()
+                slices[SLICE_PREFIX + name] = labels
     hide_id = id_column in personal_data
     now = utc_now()
     records = []
@@ -218,6 +240,8 @@ def row_records(
 
 def logged_scores(result: pd.DataFrame) -> list[Any] | None:
     """The positive-class probability, or a regression's value; None for labels only."""
+    import pandas as pd
+
     if "probability" in result:
         return list(result["probability"].tolist())
     if pd.api.types.is_numeric_dtype(result["prediction"]):
@@ -280,6 +304,8 @@ class PredictionLog:
 
     def read_shadow(self, since: datetime, until: datetime) -> pd.DataFrame:
         """Shadow predictions logged in [since, until)."""
+        import pandas as pd
+
         query = sa.select(shadow_table).where(
             shadow_table.c.logged_at >= since, shadow_table.c.logged_at < until
         )
@@ -376,6 +402,8 @@ class PredictionLog:
         With `features`, only predictions logged with all of them: rows from a model
         trained on another contract (the sample, before the team's own data) are left out.
         """
+        import pandas as pd
+
         query = sa.select(predictions_table).where(
             predictions_table.c.logged_at >= since, predictions_table.c.logged_at < until
         )
@@ -387,6 +415,8 @@ class PredictionLog:
 
     def read_feedback(self, until: datetime) -> pd.DataFrame:
         """The latest outcome per prediction received before `until`."""
+        import pandas as pd
+
         query = sa.select(feedback_table).where(feedback_table.c.received_at < until)
         with self.engine.connect() as connection:
             rows = pd.read_sql(query, connection)
@@ -397,6 +427,8 @@ class PredictionLog:
 
 def _expand_features(rows: pd.DataFrame, features: list[str] | None) -> pd.DataFrame:
     """Logged online rows with their JSON features as columns (see `read_predictions`)."""
+    import pandas as pd
+
     if rows.empty:
         return rows.drop(columns=["features"])
     parsed = [json.loads(text) for text in rows.pop("features")]
@@ -418,6 +450,8 @@ def _expand_features(rows: pd.DataFrame, features: list[str] | None) -> pd.DataF
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Online and batch rows as one table (the first part's columns when all are empty)."""
+    import pandas as pd
+
     filled = [part for part in parts if not part.empty]
     if not filled:
         return parts[0]
@@ -426,6 +460,10 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def open_location(location: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and path of a batch file: a local path or an fsspec URL."""
+    import fsspec
+
+    from ..data.sources import storage_options
+
     filesystem, path = fsspec.core.url_to_fs(location, **storage_options(location))
     return filesystem, str(path)
 
@@ -452,7 +490,7 @@ def _batch_table(
 
 
 def _read_batch_file(location: str, columns: list[str] | None = None) -> pd.DataFrame:
-    return cast(pd.DataFrame, _batch_table(location, columns).to_pandas())
+    return cast("pd.DataFrame", _batch_table(location, columns).to_pandas())
 
 
 class BackgroundLogWriter:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-from sklearn.pipeline import Pipeline
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from ..model.scorers import Servable
 
 # Shown instead of a personal-data value in anything the registry stores.
 REDACTED = "<personal data>"
@@ -67,6 +70,10 @@ class Registry(Protocol):
 
     def load(self, version: str) -> Pipeline: ...
 
+    def load_for_serving(self, version: str) -> Servable:
+        """What the service scores: the pipeline, or its compiled form alone where that
+        is all there is (the exported model in an image without scikit-learn)."""
+
     def report(self, version: str) -> dict[str, Any] | None:
         """The evaluation report recorded with `version` at training (None if absent)."""
 
@@ -74,10 +81,16 @@ class Registry(Protocol):
         """When `version` was stored (naive UTC), for monitoring its age."""
 
 
-def load_champion(registry: Registry) -> tuple[Pipeline, str]:
+def required_champion(registry: Registry) -> str:
+    """The champion's version; NoChampionError, saying what to do, when there is none."""
     version = registry.champion_version()
     if version is None:
         raise NoChampionError(
             "no champion model in the registry: run `make train` and pass the quality gate first"
         )
+    return version
+
+
+def load_champion(registry: Registry) -> tuple[Pipeline, str]:
+    version = required_champion(registry)
     return registry.load(version), version

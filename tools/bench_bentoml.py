@@ -1,0 +1,198 @@
+"""The generated service against BentoML serving the same pipeline, in one run.
+
+What a team would write instead of groundwork's service: a BentoML service that loads
+the champion pipeline from the project's registry and answers `/predict` with
+scikit-learn on a DataFrame of the request's rows. This tool renders (or reuses) a
+project, trains its champion, then on the same machine and in the same run:
+
+- runs the project's own `make bench` online part (the service as the container starts
+  it, and a bare ASGI endpoint on the same uvicorn settings);
+- starts `bentoml serve` (one worker) on loopback and drives it with the same `wrk`
+  load, single-row and 100-row requests;
+- prints requests/s, p50 and p99 for each and the ratios. Figures, never asserts.
+
+  uv run python tools/bench_bentoml.py [--project DIR] [--seconds 10] [--connections 32]
+
+BentoML is installed with uv into a scratch environment beside the project (from the
+package index); the project is installed into it too, so both serve the same model.
+Needs `wrk` (Debian's package) and a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(HERE / "tests"))
+
+SERVICE = '''
+"""What a team would write with BentoML: the champion pipeline on a DataFrame."""
+from typing import Any
+
+import bentoml
+import pandas as pd
+
+from customer_churn.config import get_settings
+from customer_churn.data.contract import load_contract
+from customer_churn.registry import load_champion, open_registry
+
+
+@bentoml.service(workers=1, logging={"access": {"enabled": False}})
+class Churn:
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.model, self.version = load_champion(open_registry(settings.registry))
+        self.positive = list(self.model.classes_).index(
+            load_contract(settings.data.contract).positive_label
+        )
+
+    @bentoml.api
+    def predict(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        frame = pd.DataFrame.from_records(rows)
+        labels = self.model.predict(frame)
+        scores = self.model.predict_proba(frame)[:, self.positive]
+        return {
+            "model_version": self.version,
+            "predictions": [
+                {"prediction": label.item(), "probability": float(score)}
+                for label, score in zip(labels, scores)
+            ],
+        }
+'''
+
+
+def _run(command: list[str], cwd: Path, **env: str) -> str:
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
+    )
+    if result.returncode != 0:
+        sys.exit(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wrk(port: int, body: str, seconds: int, connections: int) -> tuple[float, str, str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        script.write(f"wrk.body = [==[{body}]==]\n")
+    try:
+        output = subprocess.run(
+            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+             "-s", script.name, f"http://127.0.0.1:{port}/predict"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(script.name)
+    if re.search(r"Non-2xx or 3xx responses", output):
+        sys.exit(f"BentoML answered errors under load:\n{output}")
+    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
+    return rate, p50.group(1) if p50 else "?", p99.group(1) if p99 else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--project", type=Path, help="a rendered online project (default: render one)"
+    )
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk): the figures need one load generator")
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-bentoml-"))
+    project = options.project
+    if project is None:
+        from helpers import render
+
+        project = render(scratch / "project", serving_mode="online")
+    print(f"project: {project}", flush=True)
+    print("[1/4] make setup data validate train", flush=True)
+    _run(["make", "setup", "data", "validate", "train"], project)
+
+    print("[2/4] the project's own bench: service and bare endpoint", flush=True)
+    ours = _run(
+        ["uv", "run", "customer_churn", "bench", "--seconds", str(options.seconds),
+         "--connections", str(options.connections), "--rows", "1000"],
+        project,
+    )  # fmt: skip
+    print(ours, flush=True)
+
+    print("[3/4] BentoML in a scratch environment, with this project installed", flush=True)
+    venv = scratch / "bentoml-venv"
+    _run(["uv", "venv", "-q", "-p", "3.11", str(venv)], project)
+    _run(["uv", "pip", "install", "-q", "bentoml", "-e", str(project)], project,
+         VIRTUAL_ENV=str(venv))  # fmt: skip
+    version = _run([str(venv / "bin/python"), "-c", "import bentoml; print(bentoml.__version__)"],
+                   project).strip()  # fmt: skip
+    (project / "bentoml_service.py").write_text(SERVICE)
+
+    rows = json.loads(
+        _run(["uv", "run", "python", "-c",
+              "import json; from customer_churn.config import get_settings; "
+              "from customer_churn.serving.smoke import sample_rows; "
+              "print(json.dumps(sample_rows(get_settings(), 100)))"], project)
+    )  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(venv / "bin/bentoml"), "serve", "bentoml_service:Churn", "--host", "127.0.0.1",
+         "--port", str(port)],
+        cwd=project, env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                probe = _run(["curl", "-sf", "-X", "POST", "-H", "Content-Type: application/json",
+                              "-d", json.dumps({"rows": rows[:1]}),
+                              f"http://127.0.0.1:{port}/predict"], project)  # fmt: skip
+                break
+            except SystemExit:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    sys.exit(
+                        f"BentoML did not start:\n{server.stderr.read() if server.stderr else ''}"
+                    )
+                time.sleep(1)
+        print(f"BentoML {version} answers: {probe.strip()[:120]}", flush=True)
+        print("[4/4] the same load on BentoML", flush=True)
+        figures = {}
+        for name, body in (("1 row", rows[:1]), ("100 rows", rows)):
+            figures[name] = _wrk(
+                port, json.dumps({"rows": body}), options.seconds, options.connections
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+    ours_rate = {
+        name: float(found.group(1))
+        for name in ("1 row", "100 rows")
+        if (found := re.search(rf"/predict, {name}\s+([0-9.]+) requests/s", ours))
+    }
+    for name, (rate, p50, p99) in figures.items():
+        line = f"BentoML, {name:<9} {rate:>9.1f} requests/s  p50 {p50:>9}  p99 {p99:>9}"
+        if name in ours_rate:
+            line += f"  (groundwork's service: {ours_rate[name] / rate:.1f}x BentoML)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
