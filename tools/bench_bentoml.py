@@ -1,7 +1,7 @@
 """The generated service against BentoML serving the same pipeline, in one run.
 
 What a team would write instead of groundwork's service: a BentoML service that loads
-the champion pipeline from the project's registry and answers `/predict` with
+the champion pipeline (the exported one the image carries) and answers `/predict` with
 scikit-learn on a DataFrame of the request's rows. This tool renders (or reuses) a
 project, trains its champion, then on the same machine and in the same run:
 
@@ -124,8 +124,8 @@ def main() -> None:
 
         project = render(scratch / "project", serving_mode="online")
     print(f"project: {project}", flush=True)
-    print("[1/4] make setup data validate train", flush=True)
-    _run(["make", "setup", "data", "validate", "train"], project)
+    print("[1/4] make setup data validate train export-model", flush=True)
+    _run(["make", "setup", "data", "validate", "train", "export-model"], project)
 
     print("[2/4] the project's own bench: service and bare endpoint", flush=True)
     ours = _run(
@@ -138,8 +138,9 @@ def main() -> None:
     print("[3/4] BentoML in a scratch environment, with this project installed", flush=True)
     venv = scratch / "bentoml-venv"
     _run(["uv", "venv", "-q", "-p", "3.11", str(venv)], project)
-    _run(["uv", "pip", "install", "-q", "bentoml", "-e", str(project)], project,
-         VIRTUAL_ENV=str(venv))  # fmt: skip
+    # The project's pipeline group: BentoML serves the scikit-learn pipeline itself.
+    install = ["uv", "pip", "install", "-q", "bentoml", "-e", str(project), "--group", "pipeline"]
+    _run(install, project, VIRTUAL_ENV=str(venv))
     version = _run([str(venv / "bin/python"), "-c", "import bentoml; print(bentoml.__version__)"],
                    project).strip()  # fmt: skip
     (project / "bentoml_service.py").write_text(SERVICE)
@@ -154,14 +155,17 @@ def main() -> None:
     server = subprocess.Popen(
         [str(venv / "bin/bentoml"), "serve", "bentoml_service:Churn", "--host", "127.0.0.1",
          "--port", str(port)],
-        cwd=project, env={**os.environ, "BENTOML_DO_NOT_TRACK": "true"},
+        # The exported champion (model.skops), as the image reads it: no MLflow needed.
+        cwd=project, env={**os.environ, "BENTOML_DO_NOT_TRACK": "true",
+                          "CUSTOMER_CHURN_REGISTRY__BACKEND": "exported"},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                probe = _run(["curl", "-sf", "-X", "POST", "-H", "Content-Type: application/json",
+                probe = _run(["curl", "-sf", "--max-time", "5", "-X", "POST",
+                              "-H", "Content-Type: application/json",
                               "-d", json.dumps({"rows": rows[:1]}),
                               f"http://127.0.0.1:{port}/predict"], project)  # fmt: skip
                 break
