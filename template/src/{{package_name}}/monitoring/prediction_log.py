@@ -326,18 +326,24 @@ class PredictionLog:
     def known_ids(self, prediction_ids: Iterable[str]) -> set[str]:
         """Which of these prediction ids the log holds (online rows and batch files)."""
         wanted = list(dict.fromkeys(prediction_ids))
-        found: set[str] = set()
-        column = predictions_table.c.prediction_id
-        with self.engine.connect() as connection:
-            for start in range(0, len(wanted), 500):  # bounded IN lists
-                query = sa.select(column).where(column.in_(wanted[start : start + 500]))
-                found.update(str(value) for value in connection.execute(query).scalars())
+        found = self.online_ids(wanted)
         missing = [prediction_id for prediction_id in wanted if prediction_id not in found]
         for run in self._batch_runs() if missing else []:
             table = _batch_table(
                 run.location, ["prediction_id"], [("prediction_id", "in", missing)]
             )
             found.update(str(value) for value in table.column("prediction_id").to_pylist())
+        return found
+
+    def online_ids(self, prediction_ids: Iterable[str]) -> set[str]:
+        """Which of these prediction ids the `predictions` table holds."""
+        wanted = list(dict.fromkeys(prediction_ids))
+        found: set[str] = set()
+        column = predictions_table.c.prediction_id
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):  # bounded IN lists
+                query = sa.select(column).where(column.in_(wanted[start : start + 500]))
+                found.update(str(value) for value in connection.execute(query).scalars())
         return found
 
     def served_versions(self) -> list[str]:
@@ -501,14 +507,15 @@ class BackgroundLogWriter:
     spooled batches every `interval_s`. A failing database never fails a prediction:
     batches stay in the spool and are retried; `unwritten` counts them and
     `on_failure` is told of each failed write. Records already in the log (a crash
-    between inserting a batch and forgetting it) are not inserted twice.
+    between inserting a batch and forgetting it, or a write that failed after the
+    database stored it) are not inserted twice; only such batches are checked.
     """
 
     def __init__(
         self,
         log: PredictionLog,
         spool: Spool,
-        interval_s: float = 1.0,
+        interval_s: float = 0.2,
         on_failure: Callable[[int], None] | None = None,
     ):
         self.log = log
@@ -543,10 +550,12 @@ class BackgroundLogWriter:
         for batch in self.spool.take():
             records = Spool.read(batch)
             try:
-                known = self.log.known_ids(r["prediction_id"] for r in records)
-                fresh = [r for r in records if r["prediction_id"] not in known]
-                self.log.append(fresh)
+                if self.spool.unsure(batch):
+                    known = self.log.online_ids(r["prediction_id"] for r in records)
+                    records = [r for r in records if r["prediction_id"] not in known]
+                self.log.append(records)
             except sa.exc.SQLAlchemyError:
+                self.spool.failed(batch)
                 logger.exception(
                     "could not write %d predictions to the log; they wait in %s",
                     len(records),

@@ -57,16 +57,19 @@ class Spool:
         # Batch files waiting to be written, with their record counts (left over from a
         # stopped service, too: they are replayed).
         self._sealed = {path: len(self.read(path)) for path in folder.glob("batch-*.jsonl")}
+        # Batches that may already be (partly) in the log: left by a stopped process, or
+        # after a failed write. Only these are checked for ids already logged.
+        self._unsure = set(self._sealed)
         if (folder / CURRENT).stat().st_size:
             self._since_take = len(self.read(folder / CURRENT))
 
     def append(self, records: list[dict[str, Any]]) -> None:
-        """Write records through to the kernel before returning."""
+        """Write records through to the kernel before returning: one line per call."""
         if not records:
             return
-        lines = "".join(json.dumps(record, default=_encoded) + "\n" for record in records)
+        line = json.dumps(records, default=_encoded) + "\n"
         with self._guard:
-            self._current.write(lines)
+            self._current.write(line)
             self._current.flush()
             self._since_take += len(records)
 
@@ -88,6 +91,17 @@ class Spool:
         with self._guard:
             batch.unlink(missing_ok=True)
             self._sealed.pop(batch, None)
+            self._unsure.discard(batch)
+
+    def unsure(self, batch: Path) -> bool:
+        """Could some of the batch be in the log already?"""
+        with self._guard:
+            return batch in self._unsure
+
+    def failed(self, batch: Path) -> None:
+        """Writing the batch failed, perhaps after the database had stored it."""
+        with self._guard:
+            self._unsure.add(batch)
 
     def waiting(self) -> int:
         """Answered predictions not yet in the prediction log."""
@@ -96,13 +110,16 @@ class Spool:
 
     @staticmethod
     def read(path: Path) -> list[dict[str, Any]]:
-        """The records of a batch file; a line cut short by a crash is skipped."""
-        records = []
+        """The records of a batch file; a line cut short by a crash is skipped (its
+        request was never answered). A line is one call's records (a record alone in
+        files spooled by earlier releases)."""
+        records: list[dict[str, Any]] = []
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
-                records.append(json.loads(line, object_hook=_decoded))
+                parsed = json.loads(line, object_hook=_decoded)
             except json.JSONDecodeError:
                 continue
+            records.extend(parsed if isinstance(parsed, list) else [parsed])
         return records
 
     def close(self) -> None:
