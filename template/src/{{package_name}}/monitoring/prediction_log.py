@@ -548,7 +548,7 @@ class BackgroundLogWriter:
 
     def _drain(self) -> None:
         for batch in self.spool.take():
-            records = Spool.read(batch)
+            records = self.spool.records(batch)
             try:
                 if self.spool.unsure(batch):
                     known = self.log.online_ids(r["prediction_id"] for r in records)

@@ -53,7 +53,11 @@ class Spool:
             ) from None
         self._guard = threading.Lock()
         self._current: TextIO = (folder / CURRENT).open("a", encoding="utf-8")
-        self._since_take = 0
+        # Records appended since the last take (and what a stopped service left in the
+        # current file): kept in memory too, so the writer does not parse its own
+        # batches again. A batch whose write failed is read back from its file.
+        self._appended: list[dict[str, Any]] = []
+        self._held: dict[Path, list[dict[str, Any]]] = {}
         # Batch files waiting to be written, with their record counts (left over from a
         # stopped service, too: they are replayed).
         self._sealed = {path: len(self.read(path)) for path in folder.glob("batch-*.jsonl")}
@@ -61,7 +65,7 @@ class Spool:
         # after a failed write. Only these are checked for ids already logged.
         self._unsure = set(self._sealed)
         if (folder / CURRENT).stat().st_size:
-            self._since_take = len(self.read(folder / CURRENT))
+            self._appended = self.read(folder / CURRENT)
 
     def append(self, records: list[dict[str, Any]]) -> None:
         """Write records through to the kernel before returning: one line per call."""
@@ -71,19 +75,20 @@ class Spool:
         with self._guard:
             self._current.write(line)
             self._current.flush()
-            self._since_take += len(records)
+            self._appended.extend(records)
 
     def take(self) -> list[Path]:
         """Seal what was appended so far into a batch file; every batch file waiting to
         be written, oldest first."""
         with self._guard:
-            if self._since_take:
+            if self._appended:
                 self._current.close()
                 batch = self.folder / f"batch-{time.time_ns()}.jsonl"
                 os.replace(self.folder / CURRENT, batch)
-                self._sealed[batch] = self._since_take
+                self._sealed[batch] = len(self._appended)
+                self._held[batch] = self._appended
                 self._current = (self.folder / CURRENT).open("a", encoding="utf-8")
-                self._since_take = 0
+                self._appended = []
             return sorted(self._sealed)
 
     def done(self, batch: Path) -> None:
@@ -91,6 +96,7 @@ class Spool:
         with self._guard:
             batch.unlink(missing_ok=True)
             self._sealed.pop(batch, None)
+            self._held.pop(batch, None)
             self._unsure.discard(batch)
 
     def unsure(self, batch: Path) -> bool:
@@ -102,11 +108,19 @@ class Spool:
         """Writing the batch failed, perhaps after the database had stored it."""
         with self._guard:
             self._unsure.add(batch)
+            self._held.pop(batch, None)  # retried from its file: memory stays bounded
 
     def waiting(self) -> int:
         """Answered predictions not yet in the prediction log."""
         with self._guard:
-            return sum(self._sealed.values()) + self._since_take
+            return sum(self._sealed.values()) + len(self._appended)
+
+    def records(self, batch: Path) -> list[dict[str, Any]]:
+        """A sealed batch's records: from memory when this process sealed it and no
+        write has failed since, otherwise from its file."""
+        with self._guard:
+            held = self._held.get(batch)
+        return self.read(batch) if held is None else held
 
     @staticmethod
     def read(path: Path) -> list[dict[str, Any]]:
