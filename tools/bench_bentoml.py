@@ -25,12 +25,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _load import free_port, run, wrk
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "tests"))
@@ -71,41 +72,6 @@ class Churn:
 '''
 
 
-def _run(command: list[str], cwd: Path, **env: str) -> str:
-    result = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
-    )
-    if result.returncode != 0:
-        sys.exit(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
-    return result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wrk(port: int, body: str, seconds: int, connections: int) -> tuple[float, str, str]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
-        script.write(f"wrk.body = [==[{body}]==]\n")
-    try:
-        output = subprocess.run(
-            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
-             "-s", script.name, f"http://127.0.0.1:{port}/predict"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-    finally:
-        os.unlink(script.name)
-    if re.search(r"Non-2xx or 3xx responses", output):
-        sys.exit(f"BentoML answered errors under load:\n{output}")
-    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    return rate, p50.group(1) if p50 else "?", p99.group(1) if p99 else "?"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -125,10 +91,10 @@ def main() -> None:
         project = render(scratch / "project", serving_mode="online")
     print(f"project: {project}", flush=True)
     print("[1/4] make setup data validate train export-model", flush=True)
-    _run(["make", "setup", "data", "validate", "train", "export-model"], project)
+    run(["make", "setup", "data", "validate", "train", "export-model"], project)
 
     print("[2/4] the project's own bench: service and bare endpoint", flush=True)
-    ours = _run(
+    ours = run(
         ["uv", "run", "customer_churn", "bench", "--seconds", str(options.seconds),
          "--connections", str(options.connections), "--rows", "1000"],
         project,
@@ -137,21 +103,21 @@ def main() -> None:
 
     print("[3/4] BentoML in a scratch environment, with this project installed", flush=True)
     venv = scratch / "bentoml-venv"
-    _run(["uv", "venv", "-q", "-p", "3.11", str(venv)], project)
+    run(["uv", "venv", "-q", "-p", "3.11", str(venv)], project)
     # The project's pipeline group: BentoML serves the scikit-learn pipeline itself.
     install = ["uv", "pip", "install", "-q", "bentoml", "-e", str(project), "--group", "pipeline"]
-    _run(install, project, VIRTUAL_ENV=str(venv))
-    version = _run([str(venv / "bin/python"), "-c", "import bentoml; print(bentoml.__version__)"],
+    run(install, project, VIRTUAL_ENV=str(venv))
+    version = run([str(venv / "bin/python"), "-c", "import bentoml; print(bentoml.__version__)"],
                    project).strip()  # fmt: skip
     (project / "bentoml_service.py").write_text(SERVICE)
 
     rows = json.loads(
-        _run(["uv", "run", "python", "-c",
+        run(["uv", "run", "python", "-c",
               "import json; from customer_churn.config import get_settings; "
               "from customer_churn.serving.smoke import sample_rows; "
               "print(json.dumps(sample_rows(get_settings(), 100)))"], project)
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(venv / "bin/bentoml"), "serve", "bentoml_service:Churn", "--host", "127.0.0.1",
          "--port", str(port)],
@@ -164,7 +130,7 @@ def main() -> None:
         deadline = time.monotonic() + 120
         while True:
             try:
-                probe = _run(["curl", "-sf", "--max-time", "5", "-X", "POST",
+                probe = run(["curl", "-sf", "--max-time", "5", "-X", "POST",
                               "-H", "Content-Type: application/json",
                               "-d", json.dumps({"rows": rows[:1]}),
                               f"http://127.0.0.1:{port}/predict"], project)  # fmt: skip
@@ -179,7 +145,7 @@ def main() -> None:
         print("[4/4] the same load on BentoML", flush=True)
         figures = {}
         for name, body in (("1 row", rows[:1]), ("100 rows", rows)):
-            figures[name] = _wrk(
+            figures[name] = wrk(
                 port, json.dumps({"rows": body}), options.seconds, options.connections
             )
     finally:
