@@ -1,15 +1,28 @@
-"""What the benchmark tools share: running a step, a free loopback port, and `wrk`."""
+"""What the benchmark tools share: their load options, running a step, a free loopback
+port, waiting for a server, and `wrk`."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def load_options(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The load every tool applies (--seconds per round, --connections), with `wrk` required."""
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    options = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install wrk): the figures need one load generator")
+    return options
 
 
 def run(command: list[str], cwd: Path, **env: str) -> str:

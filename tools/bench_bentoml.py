@@ -24,14 +24,12 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _load import free_port, run, wrk
+from _load import free_port, load_options, run, wait_for, wrk
 
 HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE / "tests"))
@@ -77,11 +75,7 @@ def main() -> None:
     parser.add_argument(
         "--project", type=Path, help="a rendered online project (default: render one)"
     )
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
-    options = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is not installed (apt-get install wrk): the figures need one load generator")
+    options = load_options(parser)
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-bentoml-"))
     project = options.project
@@ -127,20 +121,11 @@ def main() -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                probe = run(["curl", "-sf", "--max-time", "5", "-X", "POST",
-                              "-H", "Content-Type: application/json",
-                              "-d", json.dumps({"rows": rows[:1]}),
-                              f"http://127.0.0.1:{port}/predict"], project)  # fmt: skip
-                break
-            except SystemExit:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(
-                        f"BentoML did not start:\n{server.stderr.read() if server.stderr else ''}"
-                    )
-                time.sleep(1)
+        wait_for(f"http://127.0.0.1:{port}/readyz", server)
+        probe = run(["curl", "-sf", "--max-time", "5", "-X", "POST",
+                     "-H", "Content-Type: application/json",
+                     "-d", json.dumps({"rows": rows[:1]}),
+                     f"http://127.0.0.1:{port}/predict"], project)  # fmt: skip
         print(f"BentoML {version} answers: {probe.strip()[:120]}", flush=True)
         print("[4/4] the same load on BentoML", flush=True)
         figures = {}
