@@ -86,7 +86,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules += [f"registry/{tracking}"]
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
                 "serving/champion", "serving/shadow", "serving/telemetry",
-                "serving/load_benchmark"] if online else []  # fmt: skip
+                "serving/load_benchmark", "serving/batching"] if online else []  # fmt: skip
     modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
     spark = batch and case.get("scoring_engine") == "spark"
     modules += ["serving/spark_batch"] if spark else []
@@ -96,7 +96,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
              "test_slices", "test_split", "test_value", "test_selection",
              "test_export", "test_shadow"]  # fmt: skip
-    tests += ["test_api", "test_scorers"] if online else []
+    tests += ["test_api", "test_scorers", "test_batching"] if online else []
     tests += ["test_batch"] if batch else []
     tests += ["test_spark_batch"] if spark else []
     workflows = ["ci", "cd", "ct", "monitor"] + (["batch"] if batch else [])
