@@ -107,6 +107,11 @@ def test_workflow_targets_run_in_order_and_the_image_works(
     )  # fmt: skip
     assert found.stdout.strip() == "[]", f"the image carries {found.stdout.strip()}"
 
+    # GitLab's image job has docker and no Python: the image checks itself there.
+    checked = run(["make", "image-self-test", f"CONTAINER={engine}", "IMAGE=customer-churn",
+                   "TAG=local"], project)  # fmt: skip
+    for part in {"batch": ["batch"], "online": ["online"], "both": ["online", "batch"]}[mode]:
+        assert f"self-test passed: {part}" in checked.stdout, checked.stdout
     if mode != "online":
         _check_batch_container(engine, image, project, tmp_path)
     if mode != "batch":
@@ -135,6 +140,12 @@ def _check_a_broken_image_fails_its_smoke_test(
         assert "smoke test failed" in result.stderr
         # Why, from the container's log or output: the model fault's own message.
         assert "the stored model is missing or corrupt" in result.stderr, result.stderr[-3000:]
+        # The same image checking itself, as GitLab's image job has it do.
+        itself = run(["make", "image-self-test", f"CONTAINER={engine}", f"IMAGE={name}",
+                      f"TAG={tag}"], project, check=False)  # fmt: skip
+        said = itself.stdout + itself.stderr
+        assert itself.returncode != 0 and "self-test passed" not in said, said[-3000:]
+        assert "the stored model is missing or corrupt" in said, said[-3000:]
     finally:
         subprocess.run([engine, "rmi", "-f", f"{name}:{tag}"], capture_output=True)
 

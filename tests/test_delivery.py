@@ -157,9 +157,12 @@ def test_gitlab_runs_only_targets_the_github_order_test_exercises(
         line for job in pipeline.values() if isinstance(job, dict) for line in job.get("script", [])
     ]
     # GitLab retrains on a verdict with a make target (GitHub calls the ct workflow);
-    # test_monitoring runs that target.
-    github_targets = _make_targets(github_commands) | {"retrain-if-drifted"}
+    # test_monitoring runs that target. Its image job has docker and no Python, so the
+    # image checks itself; test_container runs that target on every image it builds.
+    github_targets = _make_targets(github_commands) | {"retrain-if-drifted", "image-self-test"}
     assert _make_targets(gitlab_commands) <= github_targets
+    build = pipeline["build-image"]["script"]
+    assert build.index("make image-self-test") < build.index("make image-push"), build
     makefile = (gitlab / "Makefile").read_text()
     for target in _make_targets(gitlab_commands):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"no make target {target}"

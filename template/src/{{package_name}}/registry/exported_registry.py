@@ -20,7 +20,7 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,6 +137,7 @@ def export_champion(
     version: str | None = None,
     challenger: str = "",
     compile_model: Compile | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> str:
     """Copy the champion into `destination` (replaced whole, never half-written), once
     the copy predicts the holdout exactly as the registry's model does.
@@ -144,7 +145,7 @@ def export_champion(
     `version`, when given, must be the champion: what ships is what was approved (or
     rolled back to), never another version. `challenger` ([shadow] version) is
     exported beside it, to run in shadow only. `compile_model`, for a service, adds
-    each model's ONNX graph.
+    each model's ONNX graph. `files` (name: text) are written beside the model.
     """
     model, champion = load_champion(registry)
     if version is not None and version != champion:
@@ -161,6 +162,8 @@ def export_champion(
             (staging / SHADOW).mkdir()
             compiled &= _write(shadow, challenger, staging / SHADOW, holdout, compile_model)
         (staging / RUNTIME).write_text(("onnx" if compiled else "scikit-learn") + "\n")
+        for name, text in (files or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         trained_at = registry.trained_at(champion)
         if trained_at is not None:
             (staging / "TRAINED_AT").write_text(trained_at.isoformat() + "\n")
