@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import yaml
 
 from . import browser
@@ -139,3 +140,24 @@ def test_the_reference_shows_the_answers_copier_gives_the_default_project(
     reference = (ROOT / "docs" / "questionnaire.md").read_text()
     assert "{{" not in reference and "{%" not in reference
     assert "Which value of roc_auc is good enough to ship?" in reference
+
+
+@pytest.mark.slow
+def test_the_tour_pictures_come_from_a_real_run_of_the_default_project(tmp_path: Path) -> None:
+    """docs/gen_tour.py renders the default project, runs it with its own make targets
+    and screenshots its reports; the site's tour shows those pictures."""
+    result = subprocess.run(
+        [sys.executable, "docs/gen_tour.py", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for picture in ("evaluation.png", "monitoring.png"):
+        made = tmp_path / picture
+        assert made.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+        assert made.stat().st_size > 20_000, f"{picture} looks blank"
+        assert (ROOT / "docs" / "tour" / picture).is_file(), f"docs/tour/{picture} is missing"
+    tour = (ROOT / "docs" / "tour.md").read_text()
+    assert "](tour/evaluation.png)" in tour and "](tour/monitoring.png)" in tour
