@@ -1,9 +1,11 @@
 """Batch scoring on Apache Spark (local mode, a real JVM), against the pandas engine.
 
-One batch project with [scoring] engine = "spark" scores a million generated rows on
-Spark and with the pandas engine; the predictions must be the same row by row. A table
-whose bad row only a later partition sees must fail the job with the column and the
-rule, and write nothing: no output, no batch log, the previous output untouched.
+One batch project on SQL with [scoring] engine = "spark" scores a million generated
+rows on Spark and with the pandas engine; the predictions must be the same row by row.
+It also reads its SQL sample (SQLite) and a real PostgreSQL table over JDBC, with the
+same answers as pandas. A table whose bad row only a later partition sees must fail
+the job with the column and the rule, and write nothing: no output, no batch log, the
+previous output untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from .helpers import project_files, render, run
+from .servers import postgres_server
 from .test_render_matrix import expected_files
 
 ROWS = 1_000_000
@@ -36,6 +39,21 @@ frame = frame.drop(columns=[contract.target])
 if len(sys.argv) > 3:  # one impossible age, far from the rows Spark samples first
     frame.loc[len(frame) * 3 // 4, "age"] = 250
 frame.to_parquet(sys.argv[2])
+"""
+
+# The SQL sample's tables (SQLite), as CSV (argv[1] a file) or into a database (a URL).
+COPY_SAMPLE = """
+import sys
+import pandas as pd
+import sqlalchemy
+
+sample = sqlalchemy.create_engine("sqlite:///data/sample/sample.db")
+if sys.argv[1].endswith(".csv"):
+    pd.read_sql_table("training_data_scoring", sample).to_csv(sys.argv[1], index=False)
+else:
+    database = sqlalchemy.create_engine(sys.argv[1])
+    for name in ("training_data", "training_data_scoring"):
+        pd.read_sql_table(name, sample).to_sql(name, database, index=False)
 """
 
 # Both outputs joined on the customer id: what differs, and how much.
@@ -83,20 +101,22 @@ def _batch_runs(project: Path) -> list[tuple[int, str]]:
 def test_spark_scores_as_the_pandas_engine_and_fails_whole_on_a_bad_partition(
     tmp_path: Path,
 ) -> None:
-    answers = {"serving_mode": "batch", "scoring_engine": "spark"}
+    answers = {"serving_mode": "batch", "scoring_engine": "spark", "data_source": "sql"}
     project = render(tmp_path / "project", **answers)
-    case = {"problem_type": "binary", "data_source": "csv", "tracking": "mlflow", **answers}
+    case = {"problem_type": "binary", "tracking": "mlflow", **answers}
     assert project_files(project) == expected_files(case)
     run(["make", "setup"], project)
     run(["make", "lint"], project)
     run(["make", "test"], project)  # the project's own Spark tests among them
     run(["make", "data", "validate", "train"], project)
 
-    # The sample's CSV: Spark reads text, typed per batch as pandas reads a CSV.
+    # The SQL sample (SQLite): Spark reads its scoring table over JDBC (Debian's driver),
+    # typed as the contract says; pandas scores the same rows from a CSV copy of it.
     run(["make", "predict"], project)
     scored = project / "data" / "predictions" / "predictions.parquet"
     assert scored.is_dir() and list(scored.glob("part-*.parquet")), "Spark writes part files"
-    sample = project / "data" / "sample" / "scoring.csv"
+    sample = tmp_path / "scoring.csv"  # Spark reads text, typed per batch as pandas reads it
+    run(["uv", "run", "python", "-c", COPY_SAMPLE, str(sample)], project)
     _predict(project, sample, tmp_path / "sample_pandas.parquet", PANDAS)
     compared = _compare(project, tmp_path / "sample_pandas.parquet", scored)
     sample_rows = sum(1 for _ in sample.open()) - 1
@@ -154,4 +174,27 @@ def test_spark_scores_as_the_pandas_engine_and_fails_whole_on_a_bad_partition(
     assert sorted(path.name for path in logs.iterdir()) == logs_before
     assert len(_batch_runs(project)) == len(runs)
     assert not list(tmp_path.glob("*.partial")), "no scratch output is left behind"
+
+    # The team's warehouse: Spark reads the scoring table over JDBC (PostgreSQL's driver
+    # from Debian's libpostgresql-jdbc-java), pandas through SQLAlchemy; the same answers.
+    with postgres_server() as database:
+        run(["uv", "run", "python", "-c", COPY_SAMPLE, database.url()], project)
+        warehouse = {"CUSTOMER_CHURN_DATA__SAMPLE": "false", "CUSTOMER_CHURN_DATA__SOURCE": "sql",
+                     "CUSTOMER_CHURN_DATA__URL": database.url(),
+                     "CUSTOMER_CHURN_DATA__TABLE": "training_data",
+                     "CUSTOMER_CHURN_DATA__SCORING_TABLE": "training_data_scoring"}  # fmt: skip
+        for engine, output in [("spark", "jdbc_spark.parquet"), ("pandas", "sql_pandas.parquet")]:
+            env = {**warehouse, "CUSTOMER_CHURN_SCORING__ENGINE": engine}
+            scored_sql = run(["uv", "run", "customer_churn", "predict", "--output",
+                              str(tmp_path / output)], project, env=env)  # fmt: skip
+            assert f"scored {sample_rows} rows" in scored_sql.stdout, scored_sql.stdout
+        compared = _compare(
+            project, tmp_path / "sql_pandas.parquet", tmp_path / "jdbc_spark.parquet"
+        )
+        assert compared["rows"] == [sample_rows] * 3, compared
+        assert compared["prediction_differs"] == compared["act_differs"] == 0, compared
+        # A database Spark has no JDBC mapping for is named, with the way out.
+        oracle = {**warehouse, "CUSTOMER_CHURN_DATA__URL": "oracle://reader@db/warehouse"}
+        refused = run(["uv", "run", "customer_churn", "predict"], project, env=oracle, check=False)
+        assert refused.returncode == 2 and "reads SQL over JDBC" in refused.stderr, refused.stderr
     shutil.rmtree(tmp_path / "project" / ".venv", ignore_errors=True)  # 1 GB, not needed now

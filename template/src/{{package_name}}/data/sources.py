@@ -124,12 +124,21 @@ def load_training_frame(data: DataSettings) -> pd.DataFrame:
         try:
             with engine.connect() as connection:
                 if active.query:
-                    return pd.read_sql_query(sqlalchemy.text(active.query), connection)
-                return pd.read_sql_table(str(active.table), connection)
+                    frame = pd.read_sql_query(sqlalchemy.text(active.query), connection)
+                else:
+                    frame = pd.read_sql_table(str(active.table), connection)
+                return _plain_names(frame)
         finally:
             engine.dispose()
     assert active.path is not None  # guaranteed by DataSettings validation
     return read_table(active.path)
+
+
+def _plain_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column names as plain str: SQLAlchemy hands pandas 2 its own str subclass
+    (quoted_name), and scikit-learn then records no feature names, so fitting fails."""
+    frame.columns = [str(name) for name in frame.columns]
+    return frame
 
 
 def iter_scoring_chunks(
@@ -143,10 +152,11 @@ def iter_scoring_chunks(
             with engine.connect() as connection:
                 if active.scoring_query:
                     query = sqlalchemy.text(active.scoring_query)
-                    yield from pd.read_sql_query(query, connection, chunksize=chunk_size)
+                    chunks = pd.read_sql_query(query, connection, chunksize=chunk_size)
                 else:
                     table = str(active.scoring_table)
-                    yield from pd.read_sql_table(table, connection, chunksize=chunk_size)
+                    chunks = pd.read_sql_table(table, connection, chunksize=chunk_size)
+                yield from (_plain_names(chunk) for chunk in chunks)
         finally:
             engine.dispose()
         return
