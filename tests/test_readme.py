@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, answers_of, run
+from .helpers import ROOT, answers_of, render, run
 
 
 def _bash_blocks() -> list[str]:
@@ -40,3 +40,18 @@ def test_readme_generate_command_runs_end_to_end(tmp_path: Path) -> None:
     assert log == ["Initial commit from the groundwork template"]
     # The recorded source is absolute, so the lifecycle commands can find it again.
     assert answers_of(project)["_src_path"] == str(checkout)
+
+
+def test_the_generated_readme_names_every_metric_the_service_exports(tmp_path: Path) -> None:
+    """The README's list of `/metrics` names is the telemetry module's, no more, no less."""
+    project = render(tmp_path / "project", serving_mode="online")
+    telemetry = (project / "src/customer_churn/serving/telemetry.py").read_text()
+    suffix = {"Counter": "_total", "Info": "_info", "Histogram": "", "Gauge": ""}
+    exported = {
+        name + suffix[kind]
+        for kind, name in re.findall(r"(Counter|Histogram|Gauge|Info)\(\s*\"(ml_\w+)\"", telemetry)
+    }
+    readme = (project / "README.md").read_text()
+    paragraph = readme.split("The service exports Prometheus metrics at `/metrics`:")[1]
+    listed = set(re.findall(r"`(ml_\w+)`", paragraph.split("\n\n")[0]))
+    assert len(exported) > 10 and listed == exported, (listed - exported, exported - listed)
