@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -161,3 +162,30 @@ def test_the_tour_pictures_come_from_a_real_run_of_the_default_project(tmp_path:
         assert (ROOT / "docs" / "tour" / picture).is_file(), f"docs/tour/{picture} is missing"
     tour = (ROOT / "docs" / "tour.md").read_text()
     assert "](tour/evaluation.png)" in tour and "](tour/monitoring.png)" in tour
+
+
+def test_every_module_and_target_the_tour_names_is_generated(tmp_path: Path) -> None:
+    """docs/generated-project.md's table of modules and make targets matches renders: a
+    renamed or dropped module, or a target that does not exist, fails here."""
+    text = (ROOT / "docs" / "generated-project.md").read_text()
+    table = text.split("| step | module | make target |")[1].split("\n\n")[0]
+    renders = [
+        render(tmp_path / "both", serving_mode="both", tracking="mlflow", scoring_engine="spark"),
+        render(tmp_path / "online", serving_mode="online", tracking="none"),
+    ]
+    # Module paths are the package's; scripts/ is the project's own folder.
+    folders = [project / "src" / "customer_churn" for project in renders] + renders
+    modules = set(re.findall(r"`([\w/]+\.py)`", table))
+    assert len(modules) > 40
+    for module in sorted(modules):
+        found = [
+            path for folder in folders
+            for path in ([folder / module] if "/" in module else folder.rglob(module))
+            if path.is_file()
+        ]  # fmt: skip
+        assert found, f"the table names {module}, which no render has"
+    makefiles = "\n".join((project / "Makefile").read_text() for project in renders)
+    targets = set(re.findall(r"`make ([a-z-]+)", table))
+    assert len(targets) > 10
+    for target in sorted(targets):
+        assert re.search(rf"^{target}:", makefiles, re.MULTILINE), f"no make target {target}"
