@@ -94,26 +94,27 @@ def test_every_page_builds_strictly_and_reads_cleanly_in_a_browser(tmp_path: Pat
     assert "Binary classification — yes/no outcome, such as churn (binary)" in questionnaire.text
 
 
-def test_lifecycle_pages_are_what_the_default_project_says() -> None:
-    """docs/lifecycle/ is cut from a fresh render's README and runbook: it cannot drift."""
-    result = subprocess.run(
-        [sys.executable, "docs/gen_lifecycle.py", "--check"],
+def _docs_script(name: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """One of docs/'s generators, run as a maintainer runs it."""
+    return subprocess.run(
+        [sys.executable, f"docs/{name}", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=1200,
     )
+
+
+def test_lifecycle_pages_are_what_the_default_project_says() -> None:
+    """docs/lifecycle/ is cut from a fresh render's README and runbook: it cannot drift."""
+    result = _docs_script("gen_lifecycle.py", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     own_data = (ROOT / "docs" / "lifecycle" / "own-data.md").read_text()
     assert "sample = false" in own_data and "draft-contract" in own_data
 
 
 def test_questionnaire_reference_is_generated_from_copier_yml() -> None:
-    result = subprocess.run(
-        [sys.executable, "docs/gen_questionnaire.py", "--check"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = _docs_script("gen_questionnaire.py", "--check")
     assert result.returncode == 0, result.stdout
     reference = (ROOT / "docs" / "questionnaire.md").read_text()
     for question in ("success_threshold", "serving_mode", "personal_data_columns"):
@@ -147,13 +148,7 @@ def test_the_reference_shows_the_answers_copier_gives_the_default_project(
 def test_the_tour_pictures_come_from_a_real_run_of_the_default_project(tmp_path: Path) -> None:
     """docs/gen_tour.py renders the default project, runs it with its own make targets
     and screenshots its reports; the site's tour shows those pictures."""
-    result = subprocess.run(
-        [sys.executable, "docs/gen_tour.py", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    result = _docs_script("gen_tour.py", str(tmp_path))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for picture in ("evaluation.png", "monitoring.png"):
         made = tmp_path / picture
