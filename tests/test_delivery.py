@@ -163,7 +163,17 @@ def test_gitlab_runs_only_targets_the_github_order_test_exercises(
     assert _make_targets(gitlab_commands) <= github_targets
     build = pipeline["build-image"]["script"]
     assert build.index("make image-self-test") < build.index("make image-push"), build
+    # MLflow projects' CronJobs run the jobs image: both pipelines build it before the
+    # push, which pushes it too, and hand its digest to the deploy jobs.
+    github_image = [step["run"] for step in _workflows(github)["cd"]["jobs"]["image"]["steps"]
+                    if "run" in step]  # fmt: skip
+    for commands in (build, github_image):
+        assert commands.index("make jobs-image") < commands.index("make image-push"), commands
     makefile = (gitlab / "Makefile").read_text()
+    assert '$(CONTAINER) push "$(JOBS_IMAGE_REF)"' in makefile
+    for job in _workflows(github)["cd"]["jobs"].values():
+        if job.get("environment"):
+            assert "needs.image.outputs.jobs_digest" in job["env"]["JOBS_IMAGE_DIGEST"]
     for target in _make_targets(gitlab_commands):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), f"no make target {target}"
 

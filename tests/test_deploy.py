@@ -23,6 +23,7 @@ from .helpers import ROOT, free_port, render, run
 from .test_container import container_engine
 
 DIGEST = "sha256:" + "ab" * 32
+JOBS_DIGEST = "sha256:" + "cd" * 32  # the jobs image's: monitoring and retraining CronJobs
 IMAGE = "registry.example/team/customer-churn:abc123"
 
 KUBECTL = f"""#!{sys.executable}
@@ -94,6 +95,12 @@ def test_unconfigured_or_without_a_digest_nothing_is_applied(
     result, calls, _ = _deploy(project, tmp_path, IMAGE_DIGEST="latest")
     assert result.returncode == 2 and calls == []
 
+    # The monitoring and retraining CronJobs run the jobs image: it is pinned too.
+    result, calls, _ = _deploy(project, tmp_path, IMAGE_DIGEST=DIGEST)
+    assert result.returncode == 2 and calls == [], result.stderr
+    assert "no digest for registry.example/team/customer-churn:jobs-abc123" in result.stderr
+    assert "set JOBS_IMAGE_DIGEST" in result.stderr
+
     stand_in = {"DEPLOY_TARGET": "kubernetes", "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     missing = run(["make", "deploy", "ENVIRONMENT=nowhere", f"IMAGE_DIGEST={DIGEST}"],
                   project, check=False, env=stand_in)  # fmt: skip
@@ -104,15 +111,26 @@ def test_the_overlay_is_applied_pinned_by_digest_and_the_rollout_awaited(
     projects: dict[str, Path], tmp_path: Path
 ) -> None:
     project = projects["online"]
-    result, calls, applied = _deploy(project, tmp_path, IMAGE_DIGEST=DIGEST)
+    result, calls, applied = _deploy(
+        project, tmp_path, IMAGE_DIGEST=DIGEST, JOBS_IMAGE_DIGEST=JOBS_DIGEST
+    )
     assert result.returncode == 0, result.stderr
     namespace = "customer-churn-staging"
     assert calls[0].startswith("apply -k ")
     assert calls[1:] == [
         f"rollout status deployment.apps/customer-churn --namespace {namespace} --timeout 300s"
     ]
-    images = {c["image"] for resource in applied for c in kustomize.containers(resource)}
-    assert images == {f"registry.example/team/customer-churn@{DIGEST}"}
+    images = {
+        resource["metadata"]["name"]: container["image"]
+        for resource in applied
+        for container in kustomize.containers(resource)
+    }
+    repository = "registry.example/team/customer-churn"
+    assert images == {
+        "customer-churn": f"{repository}@{DIGEST}",
+        "customer-churn-monitor": f"{repository}@{JOBS_DIGEST}",
+        "customer-churn-retrain": f"{repository}@{JOBS_DIGEST}",
+    }
     assert {resource["metadata"]["namespace"] for resource in applied} == {namespace}
     assert f"staging runs registry.example/team/customer-churn@{DIGEST}" in result.stdout
     # The scratch overlay that pinned the image is gone.
@@ -123,7 +141,9 @@ def test_a_rollout_that_never_gets_ready_is_rolled_back(
     projects: dict[str, Path], tmp_path: Path
 ) -> None:
     project = projects["online"]
-    result, calls, _ = _deploy(project, tmp_path, IMAGE_DIGEST=DIGEST, ROLLOUT_STATUS="1")
+    result, calls, _ = _deploy(
+        project, tmp_path, IMAGE_DIGEST=DIGEST, JOBS_IMAGE_DIGEST=JOBS_DIGEST, ROLLOUT_STATUS="1"
+    )
     assert result.returncode == 2 and "Error 7" in result.stderr
     assert "did not become ready within 300s: rolled back" in result.stderr
     assert calls[-1] == (
@@ -140,35 +160,51 @@ def test_a_failed_smoke_test_after_the_rollout_is_rolled_back(
     project = projects["online"]
     url = f"http://127.0.0.1:{free_port()}"
     result, calls, _ = _deploy(
-        project, tmp_path, IMAGE_DIGEST=DIGEST, SERVICE_URL=url, SMOKE_WAIT_SECONDS="2"
+        project,
+        tmp_path,
+        IMAGE_DIGEST=DIGEST,
+        JOBS_IMAGE_DIGEST=JOBS_DIGEST,
+        SERVICE_URL=url,
+        SMOKE_WAIT_SECONDS="2",
     )
     assert result.returncode == 2 and "Error 7" in result.stderr, result.stderr[-3000:]
     assert f"the smoke test failed against {url}: rolled back" in result.stderr
     assert calls[-1].startswith("rollout undo deployment.apps/customer-churn")
 
 
-def test_a_batch_project_applies_its_cronjob_without_a_rollout(
+def test_a_batch_project_applies_its_cronjobs_without_a_rollout(
     projects: dict[str, Path], tmp_path: Path
 ) -> None:
-    result, calls, applied = _deploy(projects["batch"], tmp_path, IMAGE_DIGEST=DIGEST)
+    result, calls, applied = _deploy(
+        projects["batch"], tmp_path, IMAGE_DIGEST=DIGEST, JOBS_IMAGE_DIGEST=JOBS_DIGEST
+    )
     assert result.returncode == 0, result.stderr
     assert [call.split()[0] for call in calls] == ["apply"]
-    [cronjob] = [resource for resource in applied if resource["kind"] == "CronJob"]
-    assert kustomize.containers(cronjob)[0]["image"].endswith(f"@{DIGEST}")
+    digests = {
+        resource["metadata"]["name"]: kustomize.containers(resource)[0]["image"].split("@")[1]
+        for resource in applied
+        if resource["kind"] == "CronJob"
+    }
+    assert digests == {"customer-churn-predict": DIGEST, "customer-churn-monitor": JOBS_DIGEST,
+                       "customer-churn-retrain": JOBS_DIGEST}  # fmt: skip
 
 
 def test_without_image_digest_the_digest_the_engine_recorded_is_pinned(
     projects: dict[str, Path], tmp_path: Path
 ) -> None:
-    """After a push the engine knows the image's registry digest; the base image,
-    pulled from a registry, stands for a pushed one."""
+    """After a push the engine knows the images' registry digests; the base image,
+    pulled from a registry, stands for both pushed ones (tagged as the jobs image too)."""
     engine = container_engine()
     base = "docker.io/library/python"
     recorded = run([engine, "image", "inspect", f"{base}:3.11-slim"], tmp_path).stdout
     digest = json.loads(recorded)[0]["RepoDigests"][0].split("@")[1]
-    result, _, applied = _deploy(
-        projects["batch"], tmp_path, IMAGE=base, TAG="3.11-slim", CONTAINER=engine
-    )
+    run([engine, "tag", f"{base}:3.11-slim", f"{base}:jobs-3.11-slim"], tmp_path)
+    try:
+        result, _, applied = _deploy(
+            projects["batch"], tmp_path, IMAGE=base, TAG="3.11-slim", CONTAINER=engine
+        )
+    finally:
+        run([engine, "rmi", f"{base}:jobs-3.11-slim"], tmp_path, check=False)
     assert result.returncode == 0, result.stderr
-    [cronjob] = [resource for resource in applied if resource["kind"] == "CronJob"]
-    assert kustomize.containers(cronjob)[0]["image"] == f"{base}@{digest}"
+    images = {c["image"] for resource in applied for c in kustomize.containers(resource)}
+    assert images == {f"{base}@{digest}"}

@@ -22,10 +22,28 @@ from .helpers import answers_of, render
 # must not need anything newer.
 KUBERNETES_VERSION = "1.31.0"
 CASES: dict[str, dict[str, str]] = {
-    "online": {"serving_mode": "online", "deploy_environments": "dev, qa, staging, production"},
-    "batch": {"serving_mode": "batch", "data_source": "sql", "batch_schedule": "30 4 * * 1-5"},
-    "both": {"serving_mode": "both", "ci_provider": "gitlab"},
-}
+    "online": {"serving_mode": "online", "deploy_environments": "dev, qa, staging, production",
+               "ct_promotion": "pull_request", "monitoring_schedule": "15 * * * *"},
+    "batch": {"serving_mode": "batch", "data_source": "sql", "batch_schedule": "30 4 * * 1-5",
+              "tracking": "none"},
+    "both": {"serving_mode": "both", "ci_provider": "gitlab", "retrain_schedule": "0 2 * * 0"},
+}  # fmt: skip
+# Each CronJob: the image it runs and the answer that schedules it. Monitoring and
+# retraining share the MLflow server, so they need `tracking: mlflow`; retraining that
+# proposes a pull request needs the repository, so it stays a CI workflow.
+CRONJOBS = {"predict": ("model", "batch_schedule"), "monitor": ("jobs", "monitoring_schedule"),
+            "retrain": ("jobs", "retrain_schedule")}  # fmt: skip
+
+
+def expected_cronjobs(answers: dict[str, Any]) -> set[str]:
+    jobs = {"predict"} if answers["serving_mode"] != "online" else set()
+    if answers["tracking"] == "mlflow":
+        jobs.add("monitor")
+        if answers["ct_promotion"] == "automatic":
+            jobs.add("retrain")
+    return jobs
+
+
 SERVICE_KINDS = {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
                  "NetworkPolicy"}  # fmt: skip
 BATCH_KINDS = {"CronJob", "PersistentVolumeClaim"}
@@ -62,10 +80,13 @@ def test_one_overlay_per_environment_each_in_its_namespace(
         environments = [env.strip() for env in answers["deploy_environments"].split(",")]
         assert sorted(case["overlays"]) == sorted(environments), name
         expected = (SERVICE_KINDS if answers["serving_mode"] != "batch" else set()) | (
-            BATCH_KINDS if answers["serving_mode"] != "online" else set()
+            BATCH_KINDS if expected_cronjobs(answers) else set()
         )
         for env, resources in case["overlays"].items():
             assert {resource["kind"] for resource in resources} == expected, (name, env)
+            cronjobs = {resource["metadata"]["name"].removeprefix(f"{answers['project_slug']}-")
+                        for resource in resources if resource["kind"] == "CronJob"}  # fmt: skip
+            assert cronjobs == expected_cronjobs(answers), (name, env)
             for resource in resources:
                 assert resource["metadata"]["namespace"] == f"{answers['project_slug']}-{env}"
                 assert resource["metadata"]["labels"]["app.kubernetes.io/instance"] == (
@@ -127,7 +148,9 @@ def test_pods_are_probed_limited_non_root_read_only_and_configured_by_reference(
                 assert pod["automountServiceAccountToken"] is False
                 assert pod["securityContext"]["runAsNonRoot"] is True
                 for container in pod["containers"]:
-                    assert container["image"] == "model"  # deploy.sh pins it
+                    # deploy.sh pins it: the serving image, or the jobs image.
+                    job = resource["metadata"]["name"].removeprefix(f"{slug}-")
+                    assert container["image"] == CRONJOBS.get(job, ("model",))[0], job
                     assert container["securityContext"]["readOnlyRootFilesystem"] is True
                     assert container["securityContext"]["allowPrivilegeEscalation"] is False
                     assert {"requests", "limits"} <= set(container["resources"])
@@ -140,7 +163,9 @@ def test_pods_are_probed_limited_non_root_read_only_and_configured_by_reference(
                 assert container["livenessProbe"]["httpGet"]["path"] == "/health"
                 assert resource["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
             if resource["kind"] == "CronJob":
-                assert resource["spec"]["schedule"] == answers["batch_schedule"].strip(), name
+                job = resource["metadata"]["name"].removeprefix(f"{slug}-")
+                schedule = answers[CRONJOBS[job][1]]
+                assert resource["spec"]["schedule"] == schedule.strip(), (name, job)
                 assert resource["spec"]["concurrencyPolicy"] == "Forbid"
 
 

@@ -12,50 +12,15 @@ import shutil
 import subprocess
 import time
 import urllib.error
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from .helpers import free_port, http, render, run
-from .servers import Postgres, S3Store, _wait_for_port, postgres_server, s3_server
+from .servers import mlflow_server, postgres_server, s3_server
 
 BUCKET = "mlflow-artifacts"
 RESEEDED = {"CUSTOMER_CHURN_PROJECT__SEED": "7"}  # a changed setting: a new model
-
-
-@contextmanager
-def mlflow_server(project: Path, database: Postgres, store: S3Store) -> Iterator[str]:
-    """`mlflow server` from the project's own MLflow, plus the two drivers a server
-    needs and a project does not (boto3 for S3, psycopg for PostgreSQL)."""
-    port = free_port()
-    log = project.parent / "mlflow-server.log"
-    env = {**os.environ, **store.env(), "MLFLOW_S3_ENDPOINT_URL": store.endpoint}
-    env.pop("VIRTUAL_ENV", None)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["uv", "run", "--with", "boto3", "--with", "psycopg[binary]", "mlflow", "server",
-             "--backend-store-uri", database.url(), "--artifacts-destination", f"s3://{BUCKET}",
-             "--serve-artifacts", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-            cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        _wait_for_port(port, process, log)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:  # the port opens before the app has migrated its schema
-            try:
-                if http(f"{base}/health")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 def _ready(base: str, version: str, seconds: float = 60) -> dict[str, str]:
@@ -84,7 +49,13 @@ def test_train_promote_serve_and_roll_back_against_a_shared_server(tmp_path: Pat
     with (
         postgres_server() as database,
         s3_server(s3_root) as store,
-        mlflow_server(project, database, store) as tracking,
+        mlflow_server(
+            project,
+            database.url(),
+            f"s3://{BUCKET}",
+            {**store.env(), "MLFLOW_S3_ENDPOINT_URL": store.endpoint},
+            drivers=("boto3", "psycopg[binary]"),
+        ) as tracking,
     ):
         env = {"MLFLOW_TRACKING_URI": tracking}
         first = run(["make", "train"], project, env=env)

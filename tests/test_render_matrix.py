@@ -110,6 +110,9 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     kubernetes += [f"base/{name}" for name in ("deployment", "service", "hpa", "pdb",
                                                "networkpolicy")] if online else []  # fmt: skip
     kubernetes += ["base/predictions-volume", "base/cronjob-predict"] if batch else []
+    mlflow = case["tracking"] == "mlflow"
+    kubernetes += ["base/reports-volume", "base/cronjob-monitor"] if mlflow else []
+    kubernetes += ["base/cronjob-retrain"] if mlflow and not reviewed else []
     kubernetes += [f"overlays/{env}/kustomization" for env in environments.split(",")]
     return {
         *(f"deploy/kubernetes/{name}.yaml" for name in kubernetes),

@@ -5,11 +5,12 @@
 #
 # DEPLOY_TARGET=kubernetes applies deploy/kubernetes/overlays/<environment> with the
 # image pinned by digest (IMAGE_DIGEST, or the digest the local engine recorded when it
-# pushed), waits for the rollout, runs the smoke test against SERVICE_URL when it is set
-# (`make smoke`, which also checks EXPECTED_MODEL_VERSION), and rolls the Deployment
-# back when either fails. kubectl must already point at the cluster (KUBECONFIG or the
-# CI job's cloud login). For another platform, write deploy_elsewhere(); until then any
-# other DEPLOY_TARGET fails, on purpose, so that a release never "succeeds" without
+# pushed; likewise JOBS_IMAGE_DIGEST for the jobs image, where CronJobs run it), waits
+# for the rollout, runs the smoke test against SERVICE_URL when it is set (`make smoke`,
+# which also checks EXPECTED_MODEL_VERSION), and rolls the Deployment back when either
+# fails. kubectl must already point at the cluster (KUBECONFIG or the CI job's cloud
+# login). For another platform, write deploy_elsewhere(); until then any other
+# DEPLOY_TARGET fails, on purpose, so that a release never "succeeds" without
 # deploying.
 #
 # Exit statuses: 2 something is missing (kubectl, the overlay, the digest), 3 not
@@ -26,25 +27,33 @@ fail() {
   exit "${2:-2}"
 }
 
+# The digest of <image:tag>: $2 when set, else the one the local engine recorded when it
+# pushed the image (as <repository>@sha256:...).
 image_digest() {
-  if [ -n "${IMAGE_DIGEST:-}" ]; then
-    printf '%s' "${IMAGE_DIGEST}"
+  local reference="$1" given="${2:-}" engine="${CONTAINER:-docker}"
+  if [ -n "$given" ]; then
+    printf '%s' "$given"
     return
   fi
-  local engine="${CONTAINER:-docker}" repository="${image%:*}"
   command -v "$engine" >/dev/null || return 0
-  # After a push the engine knows the registry's digest, as <repository>@sha256:...
-  "$engine" image inspect "$image" 2>/dev/null \
-    | grep -o "\"${repository}@sha256:[0-9a-f]*\"" | head -n 1 | tr -d '"' | sed 's/.*@//' || true
+  "$engine" image inspect "$reference" 2>/dev/null \
+    | grep -o "\"${reference%:*}@sha256:[0-9a-f]*\"" | head -n 1 | tr -d '"' | sed 's/.*@//' || true
 }
 
 deploy_kubernetes() {
   command -v kubectl >/dev/null || fail "kubectl is not installed: install it and point it at the cluster (README.md, 'Kubernetes')"
   [ -d "$overlay" ] || fail "no overlay for '${environment}' in deploy/kubernetes/overlays: copy one and set its namespace"
-  local digest namespace applied rollouts name
-  digest="$(image_digest)"
+  local digest jobs_image jobs_digest="" namespace applied rollouts name
+  digest="$(image_digest "$image" "${IMAGE_DIGEST:-}")"
   [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] \
     || fail "no digest for ${image}: set IMAGE_DIGEST (sha256:...) to the pushed image's digest; a tag can move, a digest cannot"
+  # The scheduled monitoring and retraining jobs run the jobs image (make jobs-image).
+  jobs_image="${image%:*}:jobs-${image##*:}"
+  if grep -qs '^ *image: jobs$' deploy/kubernetes/base/*.yaml; then
+    jobs_digest="$(image_digest "$jobs_image" "${JOBS_IMAGE_DIGEST:-}")"
+    [[ "$jobs_digest" =~ ^sha256:[0-9a-f]{64}$ ]] \
+      || fail "no digest for ${jobs_image}: set JOBS_IMAGE_DIGEST (sha256:...) to the pushed jobs image's digest (make jobs-image, make image-push)"
+  fi
   namespace="$(sed -n 's/^namespace: *//p' "$overlay/kustomization.yaml")"
   [ -n "$namespace" ] || fail "$overlay/kustomization.yaml sets no namespace"
 
@@ -61,8 +70,15 @@ images:
     newName: ${image%:*}
     digest: ${digest}
 KUSTOMIZATION
+  if [ -n "$jobs_digest" ]; then
+    cat >>"$pinned/kustomization.yaml" <<KUSTOMIZATION
+  - name: jobs
+    newName: ${image%:*}
+    digest: ${jobs_digest}
+KUSTOMIZATION
+  fi
 
-  echo "deploy: applying ${overlay} to namespace ${namespace}, image ${image%:*}@${digest}"
+  echo "deploy: applying ${overlay} to namespace ${namespace}, image ${image%:*}@${digest}${jobs_digest:+, jobs image @${jobs_digest}}"
   applied="$(kubectl apply -k "$pinned" --output name)"
   echo "$applied"
   # Deployments roll out and can roll back; a CronJob's next run uses the new image.
