@@ -48,7 +48,7 @@ def test_full_questionnaire_with_a_refused_answer(tmp_path: Path) -> None:
     def answer(name: str, help_start: str) -> None:
         if name == "project_name":
             terminal.answer("1 bad name")
-            terminal.wait_for("project_name must start with a letter")
+            terminal.wait_for("start with a letter; 3-50 chars")
             terminal.answer("Fraud Radar")
         elif name in typed:
             terminal.answer(typed[name])
