@@ -83,6 +83,17 @@ def condition_in_words(when: str) -> str:
     return text
 
 
+def asked_when(when: str) -> str:
+    """When a question is asked, in words; on the essentials-only path it never is."""
+    text = when.strip().removeprefix("{{").removesuffix("}}").strip()
+    essentials = re.fullmatch(r"not essentials_only(?: and \((.*)\))?", text)
+    if essentials is None:
+        return f"when {condition_in_words(when)}"
+    condition = essentials.group(1)
+    full_path = "on the full path (`essentials_only` is no)"
+    return f"{full_path}, when {condition_in_words(condition)}" if condition else full_path
+
+
 def refusals_in_words(validator: str) -> list[str]:
     """The messages a validator can give, with each value it would quote shown as …"""
     messages = []
@@ -145,7 +156,7 @@ def render() -> str:
             continue
         help_text = " ".join(str(_rendered(environment, spec.get("help", ""), answers)).split())
         lines += [help_text, ""]
-        asked = "always" if when is True else f"when {condition_in_words(str(when))}"
+        asked = "always" if when is True else asked_when(str(when))
         kind = TYPES.get(spec.get("type", "str"), spec.get("type", "str"))
         kind = "one of the choices" if spec.get("choices") else kind
         lines.append(f"- **Answer:** {kind}, asked {asked}")

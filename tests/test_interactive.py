@@ -28,11 +28,15 @@ def _visible_questions() -> list[tuple[str, str]]:
     return visible
 
 
-def _answer_each_question(terminal: Terminal, answer: Callable[[str, str], None]) -> int:
-    """Wait for each question asked with the default answers, in order, and let
-    `answer(name, help_start)` answer it; the questionnaire's exit status."""
+def _answer_each_question(
+    terminal: Terminal,
+    answer: Callable[[str, str], None],
+    questions: list[tuple[str, str]] | None = None,
+) -> int:
+    """Wait for each question (by default every one asked with the default answers), in
+    order, and let `answer(name, help_start)` answer it; the questionnaire's exit status."""
     try:
-        for name, help_start in _visible_questions():
+        for name, help_start in _visible_questions() if questions is None else questions:
             terminal.wait_for(help_start)
             answer(name, help_start)
         return terminal.finish()
@@ -95,3 +99,55 @@ def test_every_question_reads_whole_in_an_80_column_terminal(tmp_path: Path) -> 
     status = _answer_each_question(terminal, answer)
     assert status == 0, terminal.text
     assert not cut, cut
+
+
+# The essentials-only path asks these (with the default answers: a CSV source), no more.
+ESSENTIALS = {
+    "essentials_only",
+    "project_name",
+    "project_slug",
+    "package_name",
+    "business_problem",
+    "decision",
+    "problem_type",
+    "success_metric",
+    "success_threshold",
+    "data_source",
+    "data_path",
+    "target_column",
+    "serving_mode",
+}
+
+
+def test_the_essentials_path_asks_a_dozen_questions_and_lists_the_defaults(
+    tmp_path: Path,
+) -> None:
+    """At 80 columns: yes to the first question, then only the essentials; the
+    questionnaire ends there, and the summary names each default it took."""
+    destination = tmp_path / "fraud-radar"
+    terminal = copier_copy(destination, columns=80, lines=24)
+    essentials = [question for question in _visible_questions() if question[0] in ESSENTIALS]
+    assert [name for name, _ in essentials][:2] == ["essentials_only", "project_name"]
+
+    def answer(name: str, help_start: str) -> None:
+        if name == "essentials_only":
+            terminal.child.send("y")  # a yes/no question takes one key
+        elif name == "project_name":
+            terminal.answer("Fraud Radar")
+        else:
+            terminal.child.send("\r")
+
+    status = _answer_each_question(terminal, answer, essentials)
+    assert status == 0, terminal.text  # nothing else was asked: it finished
+    assert "Traceback" not in terminal.transcript
+    answers = answers_of(destination)
+    assert answers["essentials_only"] is True
+    asked = {name for name in answers if not name.startswith("_")}
+    assert asked == ESSENTIALS, asked ^ ESSENTIALS
+    summary = " ".join(terminal.transcript.split())
+    charter = (destination / "docs/charter.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| (.*) \|$", charter, re.MULTILINE)
+    assert len(rows) >= 25 and ("drift_psi_limit", "`0.2`") in rows
+    assert f"You answered the essentials; {len(rows)} answers are reviewed defaults" in summary
+    for name, _ in rows:
+        assert f"{name}:" in summary, name
