@@ -86,7 +86,11 @@ def test_pipelines_validate_and_pass_linters(
     renovate = _tool("check-jsonschema", "--builtin-schema", "vendor.renovate",
                      "renovate.json", cwd=project)  # fmt: skip
     assert renovate.returncode == 0, renovate.stdout + renovate.stderr
-    assert json.loads((project / "renovate.json").read_text())["copier"]["enabled"] is True
+    renovate_config = json.loads((project / "renovate.json").read_text())
+    assert renovate_config["copier"]["enabled"] is True
+    # GitLab CI's and compose's images get pinned by digest on Renovate's first run.
+    assert any(rule.get("pinDigests") is True and "gitlabci" in rule["matchManagers"]
+               for rule in renovate_config["packageRules"])  # fmt: skip
 
     hadolint = _tool("hadolint", "--failure-threshold", "style", "Dockerfile", cwd=project)
     assert hadolint.returncode == 0 and not hadolint.stdout.strip(), hadolint.stdout
