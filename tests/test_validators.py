@@ -137,6 +137,30 @@ def test_bad_answer_is_refused_with_its_message(
         terminal.close()
 
 
+def test_text_in_a_number_question_is_refused_and_asked_again(
+    base_answers: Callable[[dict[str, str]], dict[str, Any]], tmp_path: Path
+) -> None:
+    """Copier checks the type before the template's validator runs and says only
+    "Invalid input" (the template cannot name the question there; docs say so). The
+    answer is refused, asked again, and nothing is lost or rendered meanwhile."""
+    answers = base_answers({})
+    del answers["drift_psi_limit"]
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(yaml.safe_dump(answers))
+    terminal = copier_copy(tmp_path / "project", data_file, columns=80, lines=24)
+    try:
+        terminal.wait_for("🎤")
+        terminal.answer("a lot")
+        terminal.wait_for("Invalid input")
+        assert not (tmp_path / "project" / "Makefile").exists()
+        terminal.answer("0.25")
+        assert terminal.finish() == 0, terminal.text
+    finally:
+        terminal.close()
+    assert "Traceback" not in terminal.transcript
+    assert answers_of(tmp_path / "project")["drift_psi_limit"] == 0.25
+
+
 @pytest.mark.parametrize(
     ("problem_type", "metric", "message"),
     [
