@@ -340,7 +340,7 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
 
     _replace(repo / ".copier-answers.yml", "drift_psi_limit: 0.2", "drift_psi_limit: 0")
     failures = _conformance(repo)
-    assert "drift_psi_limit must be above 0" in failures["answers"][0]
+    assert "'drift_psi_limit': must be in (0, 5]" in failures["answers"][0]
 
 
 def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path) -> None:

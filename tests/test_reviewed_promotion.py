@@ -190,7 +190,7 @@ def test_a_proposal_that_cannot_be_made_fails_clearly_and_pushes_nothing(
 def test_review_needs_a_registry_that_outlives_the_job(tmp_path: Path) -> None:
     from copier import run_copy
 
-    with pytest.raises(ValueError, match="'pull_request' needs tracking 'mlflow'"):
+    with pytest.raises(ValueError, match="'ct_promotion': needs tracking 'mlflow'"):
         run_copy(str(ROOT), tmp_path / "project", vcs_ref="HEAD", defaults=True,
                  data={"tracking": "none", "ct_promotion": "pull_request"},
                  skip_tasks=True, quiet=True)  # fmt: skip
