@@ -18,6 +18,12 @@ CASES = {
                               "serving_mode": "online", "data_source": "sql"},
 }  # fmt: skip
 DIFFERENT = {"docs/charter.md", ".copier-answers.yml"}
+# What the short path asks: sql_url and sql_table only for a SQL source, data_path only
+# for a file.
+ESSENTIALS = {"essentials_only", "project_name", "project_slug", "package_name",
+              "business_problem", "decision", "problem_type", "success_metric",
+              "success_threshold", "data_source", "data_path", "sql_url", "sql_table",
+              "target_column", "serving_mode"}  # fmt: skip
 
 
 def _files(project: Path) -> dict[str, bytes]:
@@ -57,12 +63,8 @@ def test_every_question_but_the_essentials_is_gated_on_the_short_path() -> None:
     """A new question is either an essential or skipped on the short path (and then
     listed by template/includes/defaults.jinja, which the test above checks)."""
     questions = yaml.safe_load((ROOT / "copier.yml").read_text())
-    essentials = {"essentials_only", "project_name", "project_slug", "package_name",
-                  "business_problem", "decision", "problem_type", "success_metric",
-                  "success_threshold", "data_source", "data_path", "sql_url", "sql_table",
-                  "target_column", "serving_mode"}  # fmt: skip
     for name, spec in questions.items():
-        if name.startswith("_") or spec.get("when") is False or name in essentials:
+        if name.startswith("_") or spec.get("when") is False or name in ESSENTIALS:
             continue
         assert "not essentials_only" in str(spec.get("when")), name
     listed = (ROOT / "template/includes/defaults.jinja").read_text()

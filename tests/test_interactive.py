@@ -12,6 +12,7 @@ from wcwidth import wcswidth
 
 from .helpers import ROOT, answers_of
 from .terminal import Terminal, copier_copy
+from .test_essentials import ESSENTIALS as ALL_ESSENTIALS
 
 
 def _visible_questions() -> list[tuple[str, str]]:
@@ -101,22 +102,8 @@ def test_every_question_reads_whole_in_an_80_column_terminal(tmp_path: Path) -> 
     assert not cut, cut
 
 
-# The essentials-only path asks these (with the default answers: a CSV source), no more.
-ESSENTIALS = {
-    "essentials_only",
-    "project_name",
-    "project_slug",
-    "package_name",
-    "business_problem",
-    "decision",
-    "problem_type",
-    "success_metric",
-    "success_threshold",
-    "data_source",
-    "data_path",
-    "target_column",
-    "serving_mode",
-}
+# The essentials-only path asks these with the default answers (a CSV source), no more.
+ESSENTIALS = ALL_ESSENTIALS - {"sql_url", "sql_table"}
 
 
 def test_the_essentials_path_asks_a_dozen_questions_and_lists_the_defaults(

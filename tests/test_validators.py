@@ -17,7 +17,7 @@ from copier import run_copy
 from wcwidth import wcswidth
 
 from .helpers import ROOT, answers_of, render
-from .terminal import copier_copy
+from .terminal import Terminal, copier_copy
 
 REGRESSION = {"problem_type": "regression", "success_metric": "rmse"}
 SQL = {"data_source": "sql"}
@@ -105,6 +105,14 @@ def test_the_table_covers_at_least_twenty_bad_answers() -> None:
     assert len({question for question, *_ in BAD_ANSWERS}) >= 20
 
 
+def _asking_only(question: str, answers: dict[str, Any], tmp_path: Path) -> Terminal:
+    """The real questionnaire in an 80x24 terminal, every answer but `question` given,
+    so that it asks only that one; it renders into tmp_path/project."""
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(yaml.safe_dump({k: v for k, v in answers.items() if k != question}))
+    return copier_copy(tmp_path / "project", data_file, columns=80, lines=24)
+
+
 @pytest.mark.parametrize(
     ("question", "bad", "message", "overrides"),
     BAD_ANSWERS,
@@ -120,11 +128,8 @@ def test_bad_answer_is_refused_with_its_message(
 ) -> None:
     answers = base_answers(overrides)
     assert question in answers, f"{question} is not asked for {overrides}"
-    del answers[question]
-    data_file = tmp_path / "answers.yml"
-    data_file.write_text(yaml.safe_dump(answers))
     # 80 columns: Copier shows the message on one line, which the terminal's edge cuts.
-    terminal = copier_copy(tmp_path / "project", data_file, columns=80, lines=24)
+    terminal = _asking_only(question, answers, tmp_path)
     try:
         terminal.wait_for("🎤")
         terminal.answer(bad)
@@ -143,11 +148,7 @@ def test_text_in_a_number_question_is_refused_and_asked_again(
     """Copier checks the type before the template's validator runs and says only
     "Invalid input" (the template cannot name the question there; docs say so). The
     answer is refused, asked again, and nothing is lost or rendered meanwhile."""
-    answers = base_answers({})
-    del answers["drift_psi_limit"]
-    data_file = tmp_path / "answers.yml"
-    data_file.write_text(yaml.safe_dump(answers))
-    terminal = copier_copy(tmp_path / "project", data_file, columns=80, lines=24)
+    terminal = _asking_only("drift_psi_limit", base_answers({}), tmp_path)
     try:
         terminal.wait_for("🎤")
         terminal.answer("a lot")
