@@ -159,26 +159,67 @@ def test_the_tour_pictures_come_from_a_real_run_of_the_default_project(tmp_path:
     assert "](tour/evaluation.png)" in tour and "](tour/monitoring.png)" in tour
 
 
+# Modules that only some answers get, and when (docs/generated-project.md: "Modules
+# for a serving mode, registry or scoring engine you did not choose are not generated").
+ONLY_WHEN = {
+    **dict.fromkeys(
+        ["serving/api.py", "serving/api_schema.py", "serving/batching.py",
+         "serving/champion.py", "serving/guards.py", "serving/smoke.py",
+         "serving/telemetry.py", "serving/shadow.py", "serving/load_benchmark.py"],
+        ("serving_mode", {"online", "both"}),
+    ),
+    **dict.fromkeys(
+        ["serving/batch.py", "serving/batch_benchmark.py", "monitoring/batch_log.py"],
+        ("serving_mode", {"batch", "both"}),
+    ),
+    "serving/spark_batch.py": ("scoring_engine", {"spark"}),
+    "scripts/spark_predict.py": ("scoring_engine", {"spark"}),
+    "registry/mlflow_registry.py": ("tracking", {"mlflow"}),
+    "registry/local_registry.py": ("tracking", {"none"}),
+}  # fmt: skip
+
+
 def test_every_module_and_target_the_tour_names_is_generated(tmp_path: Path) -> None:
-    """docs/generated-project.md's table of modules and make targets matches renders: a
-    renamed or dropped module, or a target that does not exist, fails here."""
+    """docs/generated-project.md's table of modules and make targets matches renders:
+    every module it names is generated for the answers that need it and for no other,
+    every module a render has is in the table, and every target it names exists."""
     text = (ROOT / "docs" / "generated-project.md").read_text()
     table = text.split("| step | module | make target |")[1].split("\n\n")[0]
-    renders = [
-        render(tmp_path / "both", serving_mode="both", tracking="mlflow", scoring_engine="spark"),
-        render(tmp_path / "online", serving_mode="online", tracking="none"),
+    answers = [
+        {"serving_mode": "batch", "tracking": "mlflow", "scoring_engine": "pandas"},
+        {"serving_mode": "both", "tracking": "mlflow", "scoring_engine": "spark"},
+        {"serving_mode": "online", "tracking": "none"},
     ]
-    # Module paths are the package's; scripts/ is the project's own folder.
-    folders = [project / "src" / "customer_churn" for project in renders] + renders
-    modules = set(re.findall(r"`([\w/]+\.py)`", table))
-    assert len(modules) > 40
-    for module in sorted(modules):
-        found = [
-            path for folder in folders
-            for path in ([folder / module] if "/" in module else folder.rglob(module))
-            if path.is_file()
-        ]  # fmt: skip
-        assert found, f"the table names {module}, which no render has"
+    renders = [render(tmp_path / str(i), **given) for i, given in enumerate(answers)]
+    recorded = [
+        yaml.safe_load((project / ".copier-answers.yml").read_text()) for project in renders
+    ]
+    named = set(re.findall(r"`([\w/]+\.py)`", table))
+    assert len(named) > 40
+    assert all(key in named or Path(key).name in named for key in ONLY_WHEN)
+    # The table names a module by its path in the package, or by its file name inside
+    # the `registry/` row; scripts/ is the project's own folder.
+    for project, given in zip(renders, recorded, strict=True):
+        package = project / "src" / "customer_churn"
+        modules = {
+            str(path.relative_to(package))
+            for path in package.rglob("*.py")
+            if path.name != "__init__.py"
+        }
+        for module in modules:
+            assert module in named or Path(module).name in named, (
+                f"{module} is generated but the table does not name it"
+            )
+        modules |= {f"scripts/{path.name}" for path in (project / "scripts").glob("*.py")}
+        for module in sorted(named):
+            found = module in modules or any(Path(m).name == module for m in modules)
+            conditions = [
+                when for key, when in ONLY_WHEN.items() if module in (key, Path(key).name)
+            ]
+            question, values = conditions[0] if conditions else (None, set())
+            wanted = question is None or given.get(question) in values
+            when = f"with {question}={given.get(question)}" if question else "in every render"
+            assert found == wanted, f"{module} should {'' if wanted else 'not '}be generated {when}"
     makefiles = "\n".join((project / "Makefile").read_text() for project in renders)
     targets = set(re.findall(r"`make ([a-z-]+)", table))
     assert len(targets) > 10

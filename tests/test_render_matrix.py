@@ -15,6 +15,7 @@ import pytest
 
 from . import browser
 from .helpers import answers_of, project_files, render, run
+from .usage import unreachable_modules, unused_dependencies
 
 # Plots the HTML evaluation report must show, by problem type.
 PLOTS = {
@@ -173,6 +174,10 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
     recorded = answers_of(project)
     assert recorded["_src_path"]
     assert {key: recorded[key] for key in case} == case
+    # Only what the answers need: every module reached from an entry point, every
+    # dependency named by the project's files.
+    assert not unreachable_modules(project), unreachable_modules(project)
+    assert not unused_dependencies(project), unused_dependencies(project)
 
     # The project's own tools.
     run(["uv", "sync", "--quiet"], project)
@@ -247,3 +252,25 @@ def _check_html_report(page_file: Path, problem_type: str, family: str) -> None:
     assert "Quality gate: PASSED" in page.text
     assert f"Chosen: {family}" in page.text
     assert "95% interval" in page.text
+
+
+def test_a_module_or_dependency_nothing_uses_is_found(tmp_path: Path) -> None:
+    """The matrix's usage checks can fail: an orphan module, a module only the tests
+    import, and a dependency nothing names are each reported."""
+    project = render(tmp_path / "project", serving_mode="batch")
+    assert not unreachable_modules(project) and not unused_dependencies(project)
+    serving = project / "src" / "customer_churn" / "serving"
+    (serving / "orphan.py").write_text('"""Imported by nobody."""\n')
+    (serving / "tested_only.py").write_text('"""Imported by a test alone."""\n')
+    (project / "tests" / "test_tested_only.py").write_text(
+        "from customer_churn.serving import tested_only\n"
+    )
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace('"numpy>=1.26",', '"numpy>=1.26",\n    "fastapi>=0.115",')
+    )
+    assert unreachable_modules(project) == {
+        "customer_churn.serving.orphan",
+        "customer_churn.serving.tested_only",
+    }
+    assert unused_dependencies(project) == {"fastapi"}
