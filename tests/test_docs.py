@@ -165,7 +165,8 @@ ONLY_WHEN = {
     **dict.fromkeys(
         ["serving/api.py", "serving/api_schema.py", "serving/batching.py",
          "serving/champion.py", "serving/guards.py", "serving/smoke.py",
-         "serving/telemetry.py", "serving/shadow.py", "serving/load_benchmark.py"],
+         "serving/telemetry.py", "serving/shadow.py", "serving/load_benchmark.py",
+         "model/onnx_scoring.py"],
         ("serving_mode", {"online", "both"}),
     ),
     **dict.fromkeys(
