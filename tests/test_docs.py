@@ -226,3 +226,36 @@ def test_every_module_and_target_the_tour_names_is_generated(tmp_path: Path) -> 
     assert len(targets) > 10
     for target in sorted(targets):
         assert re.search(rf"^{target}:", makefiles, re.MULTILINE), f"no make target {target}"
+
+
+# The tour's words for each alert rule.
+ALERTS_NAMED = {
+    "ModelDriftDetected": "drift",
+    "LiveDataBreaksContract": "contract violations",
+    "ModelStale": "stale model",
+    "MonitoringNotRunning": "monitoring not running",
+    "LatencyAboveBudget": "latency over budget",
+    "HighErrorRate": "error rate",
+    "HighValidationFailureRate": "validation failures",
+    "PredictionLogFailing": "prediction log failing",
+    "NoPredictions": "no predictions",
+    "CanarySlowerThanChampion": "canary slower than the champion",
+    "CanaryFailing": "canary failing",
+    "ShadowFailing": "shadow failing",
+}
+
+
+def test_the_alert_rules_the_tour_lists_are_the_ones_generated(tmp_path: Path) -> None:
+    """docs/generated-project.md names every alert rule of a render, and says which
+    ones only a project with a service gets."""
+    text = " ".join((ROOT / "docs" / "generated-project.md").read_text().split())
+    listed = text.split("the alert rules (every project: ")[1].split(") and")[0]
+    every, service = listed.split("; with a service also: ")
+    for mode, expected_words in [("batch", every), ("online", f"{every}, {service}")]:
+        rules = yaml.safe_load(
+            (render(tmp_path / mode, serving_mode=mode) / "monitoring/alerts.yml").read_text()
+        )
+        alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+        assert set(ALERTS_NAMED) >= alerts, alerts - set(ALERTS_NAMED)
+        words = {word.strip() for word in expected_words.split(",")}
+        assert {ALERTS_NAMED[alert] for alert in alerts} == words, mode

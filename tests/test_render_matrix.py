@@ -87,7 +87,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     modules += [f"registry/{tracking}"]
     modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
                 "serving/champion", "serving/shadow", "serving/telemetry",
-                "serving/load_benchmark", "serving/batching", "model/onnx_scoring"] if online else []  # fmt: skip
+                "serving/load_benchmark", "serving/batching",
+                "model/onnx_scoring"] if online else []  # fmt: skip
     modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
     spark = batch and case.get("scoring_engine") == "spark"
     modules += ["serving/spark_batch"] if spark else []
