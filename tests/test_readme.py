@@ -161,3 +161,26 @@ def test_everything_the_readme_says_a_project_contains_is_generated(tmp_path: Pa
     assert scripts == set(SCRIPTS_NAMED.values())
     for words in SCRIPTS_NAMED:
         assert words in rows["scripts/"], words
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_a_project_without_mlflow_is_told_what_ci_can_and_cannot_do(
+    provider: str, tmp_path: Path
+) -> None:
+    """The generated README of a `tracking: none` project asks for no MLflow server, names
+    only deploy.sh functions that exist, and its claim about the scheduled monitor job
+    is what a fresh runner (no registry folder) gets."""
+    project = render(tmp_path / "project", tracking="none", ci_provider=provider)
+    readme = (project / "README.md").read_text()
+    registry = next(line for line in readme.splitlines() if "**Model registry:**" in line)
+    assert "pointing at your MLflow server" not in registry
+    assert 'stops with "no champion model in the registry"' in registry
+    deploy = (project / "scripts" / "deploy.sh").read_text()
+    for function in re.findall(r"`(\w+)\(\)` in `scripts/deploy.sh`", readme):
+        assert re.search(rf"^{function}\(\) \{{", deploy, re.M), function
+    assert "`deploy_elsewhere()` in `scripts/deploy.sh`" in readme
+    run(["uv", "sync", "--quiet"], project)
+    run(["uv", "run", "customer_churn", "data"], project)
+    monitor = run(["uv", "run", "customer_churn", "monitor"], project, check=False)
+    assert monitor.returncode == 2, monitor.stdout + monitor.stderr
+    assert "no champion model in the registry" in monitor.stderr
