@@ -15,7 +15,7 @@ import pytest
 
 from . import browser
 from .helpers import answers_of, project_files, render, run
-from .usage import unreachable_modules, unused_dependencies
+from .usage import missing_paths, missing_targets, unreachable_modules, unused_dependencies
 
 # Plots the HTML evaluation report must show, by problem type.
 PLOTS = {
@@ -208,6 +208,13 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
         assert (project / "data/predictions/predictions.parquet").stat().st_size > 0
     if case["serving_mode"] != "batch":
         assert "serve smoke test passed: model v1" in output
+    # What the project's docs name, it has now: files, folders, outputs, make targets.
+    named_by = ["README.md", "docs/runbook.md", "docs/charter.md", "docs/model_card.md"]
+    missing = missing_paths(project, named_by)
+    assert missing.get("docs/runbook.md", set()) <= {"reports/shadow.md"}  # shadow-report's
+    missing.pop("docs/runbook.md", None)
+    assert not missing, missing
+    assert not missing_targets(project, named_by)
     # `make all` ends with monitoring: the sample's live data raises no alarm.
     assert "monitoring verdict: ok" in output
     assert (project / "reports/monitoring/monitoring.html").exists()
@@ -275,3 +282,23 @@ def test_a_module_or_dependency_nothing_uses_is_found(tmp_path: Path) -> None:
         "customer_churn.serving.tested_only",
     }
     assert unused_dependencies(project) == {"fastapi"}
+
+
+def test_a_path_or_target_the_docs_name_but_the_project_lacks_is_found(tmp_path: Path) -> None:
+    """The matrix's docs checks can fail: a module, an output folder and a make target
+    that the README names and the project does not have are each reported."""
+    project = render(tmp_path / "project", serving_mode="batch")
+    assert not missing_targets(project, ["README.md"])
+    readme = project / "README.md"
+    readme.write_text(
+        readme.read_text()
+        + "\nSee `serving/api.py`, `reports/nowhere/`, `config/settings.toml`, `data/raw/`"
+        " and `make serve`.\n"
+    )
+    assert missing_paths(project, ["README.md"])["README.md"] >= {
+        "serving/api.py",
+        "reports/nowhere/",
+    }
+    assert "config/settings.toml" not in missing_paths(project, ["README.md"])["README.md"]
+    assert "data/raw/" not in missing_paths(project, ["README.md"])["README.md"]  # the team's
+    assert missing_targets(project, ["README.md"]) == {"README.md": {"serve"}}

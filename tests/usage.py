@@ -94,3 +94,49 @@ def unused_dependencies(project: Path) -> set[str]:
         if not any(re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) for word in spelled):
             unused.add(name)
     return unused
+
+
+# Paths the generated docs name that the team makes, not the project.
+TEAMS_OWN = {"data/raw/", "data/raw/mine.csv", "data/raw/training.csv", "ruff.toml"}
+_PATH = re.compile(r"[\w./-]+\.(?:py|yml|yaml|toml|md|json|sh|html|parquet|db|csv|prom)|[\w./-]+/")
+
+
+def named_paths(text: str) -> set[str]:
+    """The file and folder paths a Markdown text names in backticks (`config/x.toml`,
+    `reports/`), leaving out patterns, URLs and placeholders."""
+    names = set()
+    for token in re.findall(r"`([^`\s]+)`", text):
+        token = token.rstrip(".,:;")
+        if _PATH.fullmatch(token) and not token.startswith(("s3:", "http", "sqlite", "/", "../")):
+            names.add(token)
+    return names
+
+
+def missing_paths(project: Path, documents: list[str]) -> dict[str, set[str]]:
+    """For each document, the paths it names that the project does not have: not at the
+    root, not in the package, and (for a bare file name) nowhere in the project."""
+    package = next((project / "src").iterdir())
+    present = {path.name for path in project.rglob("*") if ".venv" not in path.parts}
+    missing = {}
+    for document in documents:
+        names = named_paths((project / document).read_text()) - TEAMS_OWN
+        absent = {
+            name for name in names
+            if not (project / name).exists() and not (package / name).exists()
+            and ("/" in name.rstrip("/") or name.rstrip("/") not in present)
+        }  # fmt: skip
+        if absent:
+            missing[document] = absent
+    return missing
+
+
+def missing_targets(project: Path, documents: list[str]) -> dict[str, set[str]]:
+    """For each document, the `make <target>`s it names that the Makefile lacks."""
+    makefile = (project / "Makefile").read_text()
+    missing = {}
+    for document in documents:
+        named = set(re.findall(r"`make ([a-z][a-z-]*)", (project / document).read_text()))
+        absent = {name for name in named if not re.search(rf"^{name}:", makefile, re.M)}
+        if absent:
+            missing[document] = absent
+    return missing
