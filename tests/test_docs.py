@@ -20,6 +20,7 @@ import yaml
 
 from . import browser
 from .helpers import ROOT, render
+from .usage import TEAMS_OWN, named_paths
 
 
 def _build(site: Path) -> None:
@@ -259,3 +260,50 @@ def test_the_alert_rules_the_tour_lists_are_the_ones_generated(tmp_path: Path) -
         assert set(ALERTS_NAMED) >= alerts, alerts - set(ALERTS_NAMED)
         words = {word.strip() for word in expected_words.split(",")}
         assert {ALERTS_NAMED[alert] for alert in alerts} == words, mode
+
+
+# Paths the docs name that a render only has after a command the matrix checks, and one
+# that no longer exists on purpose.
+NAMED_ELSEWHERE = {
+    "reports/evaluation.html": "make evaluate (test_render_matrix reads it)",
+    "reports/evaluation.json": "make evaluate (test_render_matrix reads it)",
+    "onnx_model.json": "make export-model, online (generated tests/test_export.py)",
+    "model.py": "the 0.2.0 layout that 0.3.0's migration moves (docs/updating.md)",
+}
+
+
+def test_every_path_the_docs_name_exists(tmp_path: Path) -> None:
+    """Each file or folder the README and the docs site name in backticks is in a
+    render, or is something a render's own docs name (the matrix checks each of those
+    exists after `make all`), or is a file of this repository."""
+    renders = [
+        render(tmp_path / "default"),
+        render(tmp_path / "online", serving_mode="online", tracking="none", ci_provider="gitlab"),
+        render(tmp_path / "both", serving_mode="both", scoring_engine="spark",
+               ct_promotion="pull_request", data_source="sql"),
+    ]  # fmt: skip
+    own_docs = ["README.md", "docs/runbook.md", "docs/charter.md", "docs/model_card.md"]
+    checked_after_make_all = {
+        name for project in renders for document in own_docs
+        for name in named_paths((project / document).read_text())
+    }  # fmt: skip
+    in_renders = {
+        str(path.relative_to(base)) + ("/" if path.is_dir() else "")
+        for project in renders
+        for base in (project, project / "src" / "customer_churn")
+        for path in base.rglob("*")
+        if ".git" not in path.parts
+    }
+    names_in_renders = {Path(name).name for name in in_renders}
+    pages = ["README.md", *(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for name in named_paths((ROOT / page).read_text()):
+            found = (
+                name in in_renders
+                or ("/" not in name.rstrip("/") and name.rstrip("/") in names_in_renders)
+                or name in checked_after_make_all | TEAMS_OWN
+                or any(later.startswith(name) for later in checked_after_make_all)
+                or name in NAMED_ELSEWHERE
+                or (ROOT / name).exists()
+            )
+            assert found, f"{page} names `{name}`, which neither a render nor this repository has"
