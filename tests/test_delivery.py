@@ -67,9 +67,9 @@ def test_pipelines_validate_and_pass_linters(
         schema = _tool("check-jsonschema", "--builtin-schema", "vendor.gitlab-ci",
                        ".gitlab-ci.yml", cwd=project)  # fmt: skip
         assert schema.returncode == 0, schema.stdout + schema.stderr
-        _assert_gitlab_scripts_are_make_targets(
-            yaml.safe_load((project / ".gitlab-ci.yml").read_text())
-        )
+        pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+        _assert_gitlab_scripts_are_make_targets(pipeline)
+        _assert_gitlab_images_are_pinned_by_digest(pipeline)
 
     compose = _tool("check-jsonschema", "--builtin-schema", "vendor.compose-spec",
                     "compose.yaml", cwd=project)  # fmt: skip
@@ -88,7 +88,7 @@ def test_pipelines_validate_and_pass_linters(
     assert renovate.returncode == 0, renovate.stdout + renovate.stderr
     renovate_config = json.loads((project / "renovate.json").read_text())
     assert renovate_config["copier"]["enabled"] is True
-    # GitLab CI's and compose's images get pinned by digest on Renovate's first run.
+    # Renovate keeps GitLab CI's digests current and pins compose's on its first run.
     assert any(rule.get("pinDigests") is True and "gitlabci" in rule["matchManagers"]
                for rule in renovate_config["packageRules"])  # fmt: skip
 
@@ -118,6 +118,27 @@ def _assert_github_hygiene(name: str, workflow: dict[str, Any]) -> None:
             if "run" in step:
                 assert MAKE_STEP.match(step["run"].strip()), f"{where}: `{step['run']}`"
                 assert "${{" not in step["run"], f"{where}: expression inside run"
+
+
+PINNED_IMAGE = re.compile(r"(?P<name>[\w./-]+):(?P<tag>[\w.-]+)@sha256:[0-9a-f]{64}")
+
+
+def _assert_gitlab_images_are_pinned_by_digest(pipeline: dict[str, Any]) -> None:
+    """Like the actions by commit SHA: every job and service image by digest, its tag
+    kept beside it for Renovate, one digest per tag across the file."""
+    images = []
+    for job in pipeline.values():
+        if isinstance(job, dict):
+            images += [job["image"]] if "image" in job else []
+            images += [
+                service if isinstance(service, str) else service["name"]
+                for service in job.get("services", [])
+            ]
+    assert {"python", "docker"} <= {image.split(":")[0] for image in images}, images
+    for image in images:
+        assert PINNED_IMAGE.fullmatch(image), f"{image} is not pinned by digest"
+    digests = {image.split("@")[0]: image for image in images}
+    assert len(digests) == len(set(images)), f"one tag, two digests: {sorted(set(images))}"
 
 
 def _assert_gitlab_scripts_are_make_targets(pipeline: dict[str, Any]) -> None:
