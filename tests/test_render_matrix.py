@@ -292,7 +292,7 @@ def test_a_path_or_target_the_docs_name_but_the_project_lacks_is_found(tmp_path:
     readme = project / "README.md"
     readme.write_text(
         readme.read_text()
-        + "\nSee `serving/api.py`, `reports/nowhere/`, `config/settings.toml`, `data/raw/`"
+        + "\nSee `serving/api.py`, `reports/nowhere/`, `config/settings.toml`, `data/raw/x.parquet`"
         " and `make serve`.\n"
     )
     assert missing_paths(project, ["README.md"])["README.md"] >= {
@@ -300,5 +300,5 @@ def test_a_path_or_target_the_docs_name_but_the_project_lacks_is_found(tmp_path:
         "reports/nowhere/",
     }
     assert "config/settings.toml" not in missing_paths(project, ["README.md"])["README.md"]
-    assert "data/raw/" not in missing_paths(project, ["README.md"])["README.md"]  # the team's
+    assert "data/raw/x.parquet" not in missing_paths(project, ["README.md"])["README.md"]
     assert missing_targets(project, ["README.md"]) == {"README.md": {"serve"}}
