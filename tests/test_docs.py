@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from . import browser
-from .helpers import ROOT, render
+from .helpers import ROOT, answers_of, render
+from .test_render_matrix import BATCH_MODULES, ONLINE_MODULES
 from .usage import named_paths, teams_own
 
 
@@ -163,17 +164,8 @@ def test_the_tour_pictures_come_from_a_real_run_of_the_default_project(tmp_path:
 # Modules that only some answers get, and when (docs/generated-project.md: "Modules
 # for a serving mode, registry or scoring engine you did not choose are not generated").
 ONLY_WHEN = {
-    **dict.fromkeys(
-        ["serving/api.py", "serving/api_schema.py", "serving/batching.py",
-         "serving/champion.py", "serving/guards.py", "serving/smoke.py",
-         "serving/telemetry.py", "serving/shadow.py", "serving/load_benchmark.py",
-         "model/onnx_scoring.py"],
-        ("serving_mode", {"online", "both"}),
-    ),
-    **dict.fromkeys(
-        ["serving/batch.py", "serving/batch_benchmark.py", "monitoring/batch_log.py"],
-        ("serving_mode", {"batch", "both"}),
-    ),
+    **{f"{module}.py": ("serving_mode", {"online", "both"}) for module in ONLINE_MODULES},
+    **{f"{module}.py": ("serving_mode", {"batch", "both"}) for module in BATCH_MODULES},
     "serving/spark_batch.py": ("scoring_engine", {"spark"}),
     "scripts/spark_predict.py": ("scoring_engine", {"spark"}),
     "registry/mlflow_registry.py": ("tracking", {"mlflow"}),
@@ -193,9 +185,7 @@ def test_every_module_and_target_the_tour_names_is_generated(tmp_path: Path) -> 
         {"serving_mode": "online", "tracking": "none"},
     ]
     renders = [render(tmp_path / str(i), **given) for i, given in enumerate(answers)]
-    recorded = [
-        yaml.safe_load((project / ".copier-answers.yml").read_text()) for project in renders
-    ]
+    recorded = [answers_of(project) for project in renders]
     named = set(re.findall(r"`([\w/]+\.py)`", table))
     assert len(named) > 40
     assert all(key in named or Path(key).name in named for key in ONLY_WHEN)

@@ -64,6 +64,13 @@ def test_matrix_covers_every_pair_of_options() -> None:
         assert not missing, f"pairs of {a} × {b} never rendered: {sorted(missing)}"
 
 
+# Package modules only some serving modes get (docs/generated-project.md says which).
+ONLINE_MODULES = ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
+                  "serving/champion", "serving/shadow", "serving/telemetry",
+                  "serving/load_benchmark", "serving/batching", "model/onnx_scoring"]  # fmt: skip
+BATCH_MODULES = ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"]
+
+
 def expected_files(case: dict[str, str], package: str = "customer_churn") -> set[str]:
     online = case["serving_mode"] != "batch"
     batch = case["serving_mode"] != "online"
@@ -85,11 +92,8 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]
-    modules += ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
-                "serving/champion", "serving/shadow", "serving/telemetry",
-                "serving/load_benchmark", "serving/batching",
-                "model/onnx_scoring"] if online else []  # fmt: skip
-    modules += ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"] if batch else []
+    modules += ONLINE_MODULES if online else []
+    modules += BATCH_MODULES if batch else []
     spark = batch and case.get("scoring_engine") == "spark"
     modules += ["serving/spark_batch"] if spark else []
     tests = ["__init__", "conftest", "test_charter", "test_cli", "test_contract",
