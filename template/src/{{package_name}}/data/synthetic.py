@@ -75,21 +75,22 @@ def _bounds(spec: ColumnSpec, width: float) -> tuple[float, float]:
 def _column(
     name: str, spec: ColumnSpec, rows: int, seed: int, rng: np.random.Generator, *, is_id: bool
 ) -> pd.Series:
-    index = np.arange(rows)
+    """Values that honour every rule of `spec` exactly: a table made here always passes
+    the contract, whatever precision, ranges and levels the team's data has."""
     if is_id:
-        if spec.dtype == "int":
-            return pd.Series(seed * 10_000_000 + index)
-        return pd.Series([f"{name}-{seed:03d}-{i:07d}" for i in index])
+        return _ids(name, spec, rows, seed, rng)
     if spec.allowed:
         values: pd.Series = pd.Series(rng.choice(np.array(spec.allowed, dtype=object), size=rows))
-        if spec.dtype == "int":
-            values = values.astype(int)
+        if spec.dtype in ("int", "float", "bool"):
+            values = values.astype(PYTHON_TYPES[spec.dtype])
     elif spec.dtype == "int":
-        low, high = _bounds(spec, 100)
-        values = pd.Series(rng.integers(int(np.ceil(low)), int(np.floor(high)) + 1, size=rows))
+        low, high = _int_bounds(name, spec)
+        values = pd.Series(rng.integers(low, high + 1, size=rows))
     elif spec.dtype == "float":
         low, high = _bounds(spec, 100.0)
-        values = pd.Series(np.round(rng.uniform(low, high, size=rows), 2))
+        # Full precision, never rounded: a real contract's bounds (0.037076) are the
+        # observed extremes, and a rounded value can fall just outside them.
+        values = pd.Series(np.clip(rng.uniform(low, high, size=rows), low, high))
     elif spec.dtype == "bool":
         values = pd.Series(rng.random(rows) < 0.5)
     elif spec.dtype == "date":
@@ -99,11 +100,42 @@ def _column(
     elif spec.dtype == "category":
         values = pd.Series(rng.choice([f"{name}_a", f"{name}_b", f"{name}_c"], size=rows))
     else:  # free text
-        values = pd.Series([f"{name} {seed}-{i}" for i in index])
+        values = pd.Series([f"{name} {seed}-{i}" for i in range(rows)])
     if spec.nullable and spec.dtype in ("float", "str", "category"):
         values = values.astype(object if spec.dtype != "float" else float)
         values[rng.random(rows) < NULL_SHARE] = None
     return values
+
+
+PYTHON_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
+
+
+def _int_bounds(name: str, spec: ColumnSpec, width: int = 100) -> tuple[int, int]:
+    low, high = _bounds(spec, width)
+    first, last = int(np.ceil(low)), int(np.floor(high))
+    if first > last:
+        raise ValueError(
+            f"contract: column `{name}` is an int between {spec.min} and {spec.max}, "
+            "a range with no whole number in it"
+        )
+    return first, last
+
+
+def _ids(name: str, spec: ColumnSpec, rows: int, seed: int, rng: np.random.Generator) -> pd.Series:
+    """Unique ids; each seed draws its own, inside the contract's range if it has one."""
+    if spec.dtype not in ("int", "float"):
+        return pd.Series([f"{name}-{seed:03d}-{i:07d}" for i in range(rows)])
+    if spec.min is None and spec.max is None:
+        ids = seed * 10_000_000 + np.arange(rows)
+    else:
+        low, high = _int_bounds(name, spec, width=10 * rows + 10_000_000)
+        if high - low + 1 < rows:
+            raise ValueError(
+                f"contract: the id column `{name}` allows {high - low + 1} distinct values "
+                f"between {spec.min} and {spec.max}; {rows} rows need as many"
+            )
+        ids = low + rng.choice(high - low + 1, size=rows, replace=False)
+    return pd.Series(ids.astype(PYTHON_TYPES[spec.dtype]))
 
 
 def _signal(
@@ -151,15 +183,27 @@ def _values(
     spec = contract.columns[contract.target]
     if problem_type == "binary":
         positive = contract.positive_label
-        negative = next(c for c in (spec.allowed or [0, 1]) if c != positive)
+        negative = next(c for c in _classes(spec, 2, positive) if c != positive)
         cut = np.quantile(latent, 1 - POSITIVE_SHARE)
         labels: np.ndarray = np.where(latent > cut, positive, negative)
         return labels
     if problem_type == "multiclass":
-        classes = spec.allowed or ["class_a", "class_b", "class_c"]
+        classes = _classes(spec, 3, None)
         cuts = np.quantile(latent, np.linspace(0, 1, len(classes) + 1)[1:-1])
         return np.array(classes, dtype=object)[np.searchsorted(cuts, latent)]
     return _regression_values(spec, gate, latent)
+
+
+def _classes(spec: ColumnSpec, count: int, positive: Any) -> list[Any]:
+    """The target's classes: the contract's, else `count` of the target's own type."""
+    if spec.allowed:
+        return list(spec.allowed)
+    if spec.dtype == "bool":
+        return [False, True]
+    if spec.dtype in ("int", "float"):
+        return list(range(count))
+    named = [f"class_{letter}" for letter in "abcdefgh"[:count]]
+    return named if positive is None else [f"not {positive}", str(positive)]
 
 
 def _regression_values(spec: ColumnSpec, gate: GateSettings, latent: np.ndarray) -> np.ndarray:
@@ -184,8 +228,13 @@ def _regression_values(spec: ColumnSpec, gate: GateSettings, latent: np.ndarray)
     if gate.metric == "mape":
         centre = centre or 1000.0
         unit = 0.3 * abs(centre)
-    values = np.round(centre + unit * latent, 2)
-    return np.clip(values, low, high) if low is not None or high is not None else values
+    values = centre + unit * latent
+    if spec.dtype == "int":
+        values = np.round(values)
+        low = None if low is None else float(np.ceil(low))
+        high = None if high is None else float(np.floor(high))
+    clipped = np.clip(values, low, high) if low is not None or high is not None else values
+    return clipped.astype(int) if spec.dtype == "int" else clipped
 
 
 def _clears_gate(
