@@ -29,6 +29,7 @@ NOISE_LEVELS = (1.5, 1.0, 0.7, 0.5, 0.35, 0.25, 0.15, 0.1, 0.05, 0.02, 0.01)
 HEADROOM = 0.5
 POSITIVE_SHARE = 0.3
 NULL_SHARE = 0.02
+PYTHON_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
 
 
 def make_frame(
@@ -107,9 +108,6 @@ def _column(
     return values
 
 
-PYTHON_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool}
-
-
 def _int_bounds(name: str, spec: ColumnSpec, width: int = 100) -> tuple[int, int]:
     low, high = _bounds(spec, width)
     first, last = int(np.ceil(low)), int(np.floor(high))
@@ -173,7 +171,10 @@ def _target(
         target = _values(problem_type, contract, gate, signal + level * noise)
         if _clears_gate(gate, problem_type, target, oracle, signal, contract.positive_label):
             break
-    return pd.Series(target)
+    dtype = contract.columns[contract.target].dtype
+    # Labels picked from a list are objects; an int or bool target must be one again.
+    labels = pd.Series(target)
+    return labels.astype(PYTHON_TYPES[dtype]) if dtype in PYTHON_TYPES else labels
 
 
 def _values(
@@ -190,7 +191,8 @@ def _values(
     if problem_type == "multiclass":
         classes = _classes(spec, 3, None)
         cuts = np.quantile(latent, np.linspace(0, 1, len(classes) + 1)[1:-1])
-        return np.array(classes, dtype=object)[np.searchsorted(cuts, latent)]
+        # An array of the classes' own type: sklearn cannot tell the kind of an object array.
+        return np.asarray(classes)[np.searchsorted(cuts, latent)]
     return _regression_values(spec, gate, latent)
 
 
