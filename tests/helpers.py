@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,6 +20,8 @@ import yaml
 from copier import run_copy
 
 ROOT = Path(__file__).resolve().parent.parent
+# The last words of draft-contract: the [data] lines to set follow them.
+HINT = "review it, then set these lines under [data] in config/settings.toml:"
 
 
 def tool_env(**extra: str) -> dict[str, str]:
@@ -134,3 +138,30 @@ def load_script(path: Path) -> ModuleType:
     finally:
         sys.dont_write_bytecode = writes_bytecode
     return module
+
+
+def hinted_lines(output: str) -> list[str]:
+    """The `key = value` lines draft-contract printed after its closing hint."""
+    after = output.split(HINT, 1)
+    assert len(after) == 2, f"draft-contract printed no settings hint:\n{output}"
+    lines = [line.strip() for line in after[1].splitlines() if line.strip()]
+    return [line for line in lines if not line.startswith("#")]
+
+
+def paste_under_data(project: Path, lines: list[str]) -> None:
+    """Set each line in [data] of config/settings.toml, as a person pastes it: the key's
+    own line replaced, or the line added at the top of the section."""
+    settings = project / "config/settings.toml"
+    text = settings.read_text()
+    start = text.index("[data]\n") + len("[data]\n")
+    end = text.index("\n[", start)
+    section = text[start:end]
+    for line in lines:
+        key = line.split("=", 1)[0].strip()
+        tomllib.loads(line)  # each line is valid TOML on its own
+        pattern = re.compile(rf"^{re.escape(key)} = .*$", re.MULTILINE)
+        if pattern.search(section):
+            section = pattern.sub(lambda _, line=line: line.split("  #")[0], section, count=1)
+        else:
+            section = line.split("  #")[0] + "\n" + section
+    settings.write_text(text[:start] + section + text[end:])

@@ -23,7 +23,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from .helpers import free_port, http, render, run, tool_env, workflow_steps
+from .helpers import (
+    free_port,
+    hinted_lines,
+    http,
+    paste_under_data,
+    render,
+    run,
+    tool_env,
+    workflow_steps,
+)
 from .servers import postgres_server, s3_server
 
 WORKFLOWS = ["ci", "ct", "cd", "batch", "monitor"]
@@ -293,29 +302,35 @@ def test_team_table_survives_every_step_and_postgres_sources_run_end_to_end(
 
 
 def messy_patients(rows: int, seed: int, *, first_id: int) -> pd.DataFrame:
-    """A real-shaped table with everything that trips a template up: names with spaces
-    and punctuation, an integer id, a date, free text, yes/no answers, a string-labelled
-    binary target, missing values and a high-cardinality code."""
+    """A real-shaped table with everything that trips a template up: names with spaces,
+    punctuation and non-ASCII letters, a text id, a date, free text, an e-mail address,
+    yes/no answers, a string-labelled binary target, missing values, a rare level and a
+    high-cardinality code."""
     rng = np.random.default_rng(seed)
     age = rng.integers(18, 95, rows).astype(float)
     size = rng.gamma(2.0, 9.0, rows).round(1)
     smoker = rng.random(rows) < 0.25
-    region = rng.choice(["north", "south", "east", "west"], rows)
+    # A level seen in a handful of rows, as a real register has.
+    region = rng.choice(["north", "south", "east", "west", "islands"], rows,
+                        p=[0.3, 0.3, 0.2, 0.197, 0.003])  # fmt: skip
     latent = 0.04 * (age - 55) + 0.12 * (size - 18) + 1.2 * smoker + rng.normal(0, 0.7, rows)
     age[rng.random(rows) < 0.04] = np.nan
     visit = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 1400, rows), unit="D")
     words = np.array(["pain", "lump", "follow-up", "routine", "urgent", "scan", "referral"])
     notes = [" ".join(rng.choice(words, 4)) + f" #{i}" for i in range(rows)]
+    ids = first_id + rng.permutation(rows)
     return pd.DataFrame(
         {
-            "Patient ID": first_id + rng.permutation(rows),
+            "Patient ID": [f"P-{number:07d}" for number in ids],
             "Visit date": visit.strftime("%Y-%m-%d"),
             "Age (years)": age,
             "Tumour size, mm": size,
+            "Größe (cm)": rng.normal(170, 9, rows).round(4),
             "Smoker?": np.where(smoker, "yes", "no"),
             "Region": region,
             "Clinic code": [f"CL-{code:04d}" for code in rng.integers(0, 800, rows)],
             "Referral notes": notes,
+            "E-mail": [f"patient{number}@example.org" for number in ids],
             "Diagnosis": np.where(latent > 1.0, "malignant", "benign"),
         }
     )
@@ -344,7 +359,7 @@ def test_a_messy_real_shaped_table_goes_from_draft_to_monitoring(tmp_path: Path)
     contract = yaml.safe_load((project / "config/contract.yaml").read_text())
     columns = contract["columns"]
     assert contract["id_column"] == "Patient ID"  # detected: unique and named like an id
-    assert columns["Patient ID"]["dtype"] == "int" and "max" not in columns["Patient ID"]
+    assert columns["Patient ID"]["dtype"] == "str" and "max" not in columns["Patient ID"]
     assert columns["Visit date"]["dtype"] == "date"
     assert columns["Age (years)"]["nullable"] is True
     assert columns["Age (years)"]["max"] > 94  # a margin beyond the oldest patient seen
@@ -352,14 +367,18 @@ def test_a_messy_real_shaped_table_goes_from_draft_to_monitoring(tmp_path: Path)
     assert columns["Clinic code"]["dtype"] == columns["Referral notes"]["dtype"] == "str"
     assert columns["Diagnosis"]["allowed"] == ["benign", "malignant"]
     assert contract["positive_class"] == "malignant"
+    assert "islands" in columns["Region"]["allowed"]  # the rare level is a level
     assert "Referral notes: str, NOT a feature" in drafted
+    assert "E-mail: str, NOT a feature" in drafted
     assert (
-        "features the model uses (5): Age (years), Tumour size, mm, Smoker?, Region, Visit date"
-        in drafted
+        "features the model uses (6): Age (years), Tumour size, mm, Größe (cm), Smoker?, "
+        "Region, Visit date" in drafted
     )
-    _set_data(project, sample=False, path="data/raw/patients.csv",
-              scoring_path="data/raw/new_patients.csv", personal_data=[],
-              sensitive_attributes=[])  # fmt: skip
+    # The README's step 3: the lines the draft printed, then the team's own personal data.
+    lines = hinted_lines(drafted)
+    assert 'path = "data/raw/patients.csv"' in lines
+    paste_under_data(project, lines)
+    _set_data(project, scoring_path="data/raw/new_patients.csv", personal_data=["E-mail"])
 
     output = run(["make", "all"], project)
     text = output.stdout + output.stderr

@@ -10,19 +10,16 @@ One table of each problem type and source kind: breast cancer (binary) from CSV,
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from .helpers import render, run
+from .helpers import hinted_lines, paste_under_data, render, run
 from .servers import postgres_server
 
-HINT = "review it, then set these lines under [data] in config/settings.toml:"
 PROPERTIES = Path(__file__).with_name("contract_properties.py")
 # The released generator's bug, planted again: floats rounded to 2 decimals.
 ROUNDED = "pd.Series(np.round(rng.uniform(low, high, size=rows), 2))"
@@ -76,33 +73,6 @@ def sklearn_frame(project: Path, loader: str, target: str) -> pd.DataFrame:
     )
     run(["uv", "run", "python", "-c", code], project)
     return pd.read_parquet(out)
-
-
-def hinted_lines(output: str) -> list[str]:
-    """The `key = value` lines draft-contract printed after its closing hint."""
-    after = output.split(HINT, 1)
-    assert len(after) == 2, f"draft-contract printed no settings hint:\n{output}"
-    lines = [line.strip() for line in after[1].splitlines() if line.strip()]
-    return [line for line in lines if not line.startswith("#")]
-
-
-def paste_under_data(project: Path, lines: list[str]) -> None:
-    """Set each line in [data] of config/settings.toml, as a person pastes it: the key's
-    own line replaced, or the line added at the top of the section."""
-    settings = project / "config/settings.toml"
-    text = settings.read_text()
-    start = text.index("[data]\n") + len("[data]\n")
-    end = text.index("\n[", start)
-    section = text[start:end]
-    for line in lines:
-        key = line.split("=", 1)[0].strip()
-        tomllib.loads(line)  # each line is valid TOML on its own
-        pattern = re.compile(rf"^{re.escape(key)} = .*$", re.MULTILINE)
-        if pattern.search(section):
-            section = pattern.sub(lambda _, line=line: line.split("  #")[0], section, count=1)
-        else:
-            section = line.split("  #")[0] + "\n" + section
-    settings.write_text(text[:start] + section + text[end:])
 
 
 def bring_your_own(project: Path, package: str, draft_args: list[str], **env: str) -> str:

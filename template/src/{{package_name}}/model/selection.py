@@ -5,14 +5,19 @@ estimators.py (by default the simple linear model) and scikit-learn's histogram
 gradient boosting on the same features. Cross-validation
 (by time when the split is by time) scores every configuration with the gate's own
 metric; the best mean wins, the simpler family on a tie. The holdout is never passed
-in: it stays unseen until the gate. A time budget stops the search between families,
-never mid-family, so with the budget unspent the same seed always chooses the same model.
+in: it stays unseen until the gate.
+
+The budget counts work, never seconds, so the same data and settings choose the same
+model on any machine, idle or busy: the search sees at most [model] search_max_rows
+training rows (a seeded sample; the most recent rows when the split is by time) and
+runs at most search_max_fits fits (configurations × folds). A family whose fits do not
+fit in what is left is skipped whole, and the output says so; the team's candidate is
+always searched. The winner is then refit on every training row.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +25,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, TimeSeriesSplit
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+    train_test_split,
+)
 from sklearn.pipeline import Pipeline
 
 from ..config import ModelSettings
@@ -77,10 +88,13 @@ def candidate_families(
     grid = {
         name: sorted({*values, own[name]}) for name, values in SIMPLE_GRIDS.items() if name in own
     }
+    # Early stopping on a seeded tenth of the rows: at most max_iter trees, fewer when
+    # more stop helping, and the same number for the same data on any machine.
+    stopping = {"random_state": seed, "early_stopping": True, "validation_fraction": 0.1}
     boosting: Any = (
-        HistGradientBoostingRegressor(random_state=seed, early_stopping=False)
+        HistGradientBoostingRegressor(**stopping)
         if problem_type == "regression"
-        else HistGradientBoostingClassifier(random_state=seed, early_stopping=False)
+        else HistGradientBoostingClassifier(**stopping)
     )
     features = clone(simple.steps[0][1])
     if "sparse_threshold" in features.get_params():
@@ -137,16 +151,26 @@ def select_candidate(
         return Selection(pipeline, first.name, {}, None, note="search off ([model] search)")
 
     splitter = folds(problem_type, settings, seed, time_column is not None)
-    started = time.monotonic()
+    search_x, search_y = search_rows(
+        problem_type, train_x, train_y, settings.search_max_rows, seed, time_column is not None
+    )
+    if len(search_x) < len(train_x):
+        logger.info(
+            "model search on %d of %d training rows ([model] search_max_rows); the chosen "
+            "model is refit on all of them",
+            len(search_x),
+            len(train_x),
+        )
+    fits_left = settings.search_max_fits
     tried: list[dict[str, Any]] = []
     best: tuple[float, Family, dict[str, Any]] | None = None
-    note = ""
+    skipped: list[str] = []
     for index, family in enumerate(candidates):
-        if index > 0 and time.monotonic() - started > settings.search_budget_seconds:
-            skipped = ", ".join(f.name for f in candidates[index:])
-            note = f"budget of {settings.search_budget_seconds:g} s spent: {skipped} not tried"
-            logger.warning("model search: %s", note)
-            break
+        fits = _configurations(family.grid) * settings.cv_folds
+        if index > 0 and fits > fits_left:
+            skipped.append(f"{family.name} (needs {fits} fits, {fits_left} left)")
+            continue
+        fits_left -= fits
         last = family.pipeline.steps[-1][0]
         search = GridSearchCV(
             family.pipeline,
@@ -156,7 +180,7 @@ def select_candidate(
             refit=False,
             error_score=np.nan,
         )
-        search.fit(train_x, train_y)
+        search.fit(search_x, search_y)
         results = search.cv_results_
         for params, mean, spread in zip(
             results["params"], results["mean_test_score"], results["std_test_score"], strict=True
@@ -173,11 +197,19 @@ def select_candidate(
             if not np.isnan(mean) and (best is None or mean > best[0]):
                 best = (float(mean), family, plain)
         logger.info(
-            "model search: %s, %d configurations, best so far %s",
+            "model search: %s, %d configurations × %d folds, best so far %s",
             family.name,
             len(results["params"]),
+            settings.cv_folds,
             "none" if best is None else f"{best[1].name} {metric} {sign * best[0]:.4f}",
         )
+    note = ""
+    if skipped:
+        note = (
+            f"not searched, over [model] search_max_fits = {settings.search_max_fits}: "
+            + ", ".join(skipped)
+        )
+        logger.warning("model search: %s", note)
     if best is None:
         raise ValueError(
             f"model search: no configuration could be scored on {metric} in cross-validation "
@@ -188,3 +220,32 @@ def select_candidate(
     chosen = {f"{last}__{name}": value for name, value in params.items()}
     pipeline = clone(family.pipeline).set_params(**chosen).fit(train_x, train_y)
     return Selection(pipeline, family.name, params, round(sign * mean, 6), tried, note)
+
+
+def _configurations(grid: dict[str, list[Any]]) -> int:
+    count = 1
+    for values in grid.values():
+        count *= len(values)
+    return count
+
+
+def search_rows(
+    problem_type: str,
+    train_x: pd.DataFrame,
+    train_y: pd.Series,
+    limit: int,
+    seed: int,
+    ordered_by_time: bool,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """At most `limit` training rows for the search: the most recent when ordered by
+    time, else a seeded sample (stratified by class for classification)."""
+    if len(train_x) <= limit:
+        return train_x, train_y
+    if ordered_by_time:
+        return train_x.iloc[-limit:], train_y.iloc[-limit:]
+    counts = train_y.value_counts()
+    stratify = train_y if problem_type != "regression" and counts.min() >= 2 else None
+    rows_x, _, rows_y, _ = train_test_split(
+        train_x, train_y, train_size=limit, random_state=seed, stratify=stratify
+    )
+    return rows_x, rows_y
