@@ -75,8 +75,9 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
     online = case["serving_mode"] != "batch"
     batch = case["serving_mode"] != "online"
     reviewed = case.get("ct_promotion") == "pull_request"
-    modules = ["__init__", "cli", "config", "figures",
+    modules = ["__init__", "cli", "config", "figures", "threads",
                "data/__init__", "data/contract", "data/sources", "data/draft_contract",
+               "data/draft_source",
                "data/fetch", "data/loading", "data/sample", "data/synthetic",
                "model/__init__", "model/baselines", "model/estimators", "model/evaluate",
                "model/features", "model/rule", "model/value", "model/selection",

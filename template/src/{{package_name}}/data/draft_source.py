@@ -118,9 +118,7 @@ def _scoring_name(path: str) -> str:
     return str(location.with_name(f"{location.stem}_scoring{location.suffix}"))
 
 
-def settings_hint(
-    drafted: DraftSource, data: DataSettings, contract: Contract
-) -> list[str]:
+def settings_hint(drafted: DraftSource, data: DataSettings, contract: Contract) -> list[str]:
     """The [data] lines to set in config/settings.toml, each as it must be written."""
     lines: dict[str, object] = {"sample": False, **drafted.settings}
     notes = dict(drafted.to_fill)

@@ -85,8 +85,8 @@ def _column(
         if spec.dtype in ("int", "float", "bool"):
             values = values.astype(PYTHON_TYPES[spec.dtype])
     elif spec.dtype == "int":
-        low, high = _int_bounds(name, spec)
-        values = pd.Series(rng.integers(low, high + 1, size=rows))
+        first, last = _int_bounds(name, spec)
+        values = pd.Series(rng.integers(first, last + 1, size=rows))
     elif spec.dtype == "float":
         low, high = _bounds(spec, 100.0)
         # Full precision, never rounded: a real contract's bounds (0.037076) are the

@@ -10,7 +10,7 @@ in: it stays unseen until the gate.
 The budget counts work, never seconds, so the same data and settings choose the same
 model on any machine, idle or busy: the search sees at most [model] search_max_rows
 training rows (a seeded sample; the most recent rows when the split is by time) and
-runs at most search_max_fits fits (configurations × folds). A family whose fits do not
+runs at most search_max_fits fits (configurations x folds). A family whose fits do not
 fit in what is left is skipped whole, and the output says so; the team's candidate is
 always searched. The winner is then refit on every training row.
 """
@@ -197,7 +197,7 @@ def select_candidate(
             if not np.isnan(mean) and (best is None or mean > best[0]):
                 best = (float(mean), family, plain)
         logger.info(
-            "model search: %s, %d configurations × %d folds, best so far %s",
+            "model search: %s, %d configurations x %d folds, best so far %s",
             family.name,
             len(results["params"]),
             settings.cv_folds,
