@@ -10,6 +10,7 @@ One table of each problem type and source kind: breast cancer (binary) from CSV,
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .helpers import hinted_lines, paste_under_data, render, run
+from .helpers import hinted_lines, paste_under_data, render, run, tool_env
 from .servers import postgres_server
 
 PROPERTIES = Path(__file__).with_name("contract_properties.py")
@@ -105,6 +106,42 @@ def test_breast_cancer_from_csv(tmp_path: Path) -> None:
     # The sample's personal and sensitive columns are not in this table: the hint says so.
     assert "personal_data = []" in drafted and "sensitive_attributes = []" in drafted
     assert "gender: not a column of this contract" in drafted
+    two_trainings_at_once(project)
+
+
+def two_trainings_at_once(project: Path) -> None:
+    """A changed setting, then two `make train` at the same moment: exactly one registers
+    a version, and what each prints about the champion is what the registry holds."""
+    settings = project / "config/settings.toml"
+    settings.write_text(
+        settings.read_text().replace("search_max_fits = 24", "search_max_fits = 25")
+    )
+    trainings = [
+        subprocess.Popen(
+            ["make", "train"],
+            cwd=project,
+            env=tool_env(),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    outputs = [training.communicate(timeout=900)[0] for training in trainings]
+    assert [training.returncode for training in trainings] == [0, 0], outputs
+    registered = [re.findall(r"Created version '(\d+)'", output) for output in outputs]
+    assert sorted(len(versions) for versions in registered) == [0, 1], outputs
+    query = (
+        "from customer_churn.config import get_settings; from customer_churn.registry import "
+        "open_registry; print(open_registry(get_settings().registry).champion_version())"
+    )
+    champion = run(["uv", "run", "python", "-c", query], project).stdout.strip()
+    assert champion == max(registered, key=len)[0]
+    for output in outputs:
+        claimed = re.findall(
+            r"version (\d+) is champion|identical to champion version (\d+)", output
+        )
+        assert claimed and champion in claimed[-1], output
 
 
 @pytest.mark.slow

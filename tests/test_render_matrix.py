@@ -86,7 +86,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/verdict", "model/challenger", "model/scorers", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
-               "registry/lineage", "registry/promotion",
+               "registry/lineage", "registry/promotion", "registry/training_lock",
                "serving/__init__", "serving/image_smoke", "serving/benchmark",
                "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
                "monitoring/prediction_log", "monitoring/report", "monitoring/spool",

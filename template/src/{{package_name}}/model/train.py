@@ -19,6 +19,7 @@ from ..registry import lineage, open_registry
 from ..registry.base import TrainingData
 from ..registry.continuity import check_not_reset
 from ..registry.promotion import write_proposal
+from ..registry.training_lock import training_lock
 from .baselines import RuleModel
 from .estimators import build_baseline
 from .evaluate import assess, split_holdout, used_columns
@@ -43,7 +44,13 @@ class TrainingOutcome:
 
 def train(settings: Settings, *, reset_acknowledged: bool = False) -> TrainingOutcome:
     """`reset_acknowledged`: train although the registry forgot versions the prediction
-    log remembers (registry/continuity.py)."""
+    log remembers (registry/continuity.py). One training of a registry at a time: a
+    second waits for the first (registry/training_lock.py)."""
+    with training_lock(settings.registry):
+        return _train(settings, reset_acknowledged=reset_acknowledged)
+
+
+def _train(settings: Settings, *, reset_acknowledged: bool) -> TrainingOutcome:
     problem_type = settings.project.problem_type
     hidden = settings.data.not_features  # personal data, sensitive attributes
     registry = open_registry(settings.registry)
