@@ -76,6 +76,20 @@ def sklearn_frame(project: Path, loader: str, target: str) -> pd.DataFrame:
     return pd.read_parquet(out)
 
 
+def place_in_raw(project: Path, frame: pd.DataFrame, target: str, name: str) -> None:
+    """README step 1: the table in data/raw/, and its scoring rows (no target) beside it
+    under the name the draft's hint proposes."""
+    raw = project / "data/raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    training = raw / name
+    scoring = training.with_name(f"{training.stem}_scoring{training.suffix}")
+    for table, path in [(frame, training), (frame.drop(columns=[target]), scoring)]:
+        if path.suffix == ".parquet":
+            table.to_parquet(path, index=False)
+        else:
+            table.to_csv(path, index=False)
+
+
 def bring_your_own(project: Path, package: str, draft_args: list[str], **env: str) -> str:
     """README steps 2 to 4: draft, paste the printed lines, `make all`, `make test`."""
     drafted = run(["uv", "run", package, "draft-contract", *draft_args, "--force"], project,
@@ -95,10 +109,7 @@ def test_breast_cancer_from_csv(tmp_path: Path) -> None:
     project = render(tmp_path / "churn")  # every default: binary, CSV, batch, MLflow
     run(["uv", "sync", "--quiet"], project)
     frame = sklearn_frame(project, "load_breast_cancer", "malignant")
-    raw = project / "data/raw"
-    raw.mkdir(parents=True)
-    frame.to_csv(raw / "cells.csv", index=False)
-    frame.drop(columns=["malignant"]).to_csv(raw / "cells_scoring.csv", index=False)
+    place_in_raw(project, frame, "malignant", "cells.csv")
     drafted = bring_your_own(project, "customer_churn",
                              ["data/raw/cells.csv", "--target", "malignant"])  # fmt: skip
     assert 'path = "data/raw/cells.csv"' in drafted
@@ -154,10 +165,7 @@ def test_diabetes_from_parquet(tmp_path: Path) -> None:
                      tracking="none")  # fmt: skip
     run(["uv", "sync", "--quiet"], project)
     frame = sklearn_frame(project, "load_diabetes", "progression")
-    raw = project / "data/raw"
-    raw.mkdir(parents=True)
-    frame.to_parquet(raw / "patients.parquet", index=False)
-    frame.drop(columns=["progression"]).to_parquet(raw / "patients_scoring.parquet", index=False)
+    place_in_raw(project, frame, "progression", "patients.parquet")
     drafted = bring_your_own(project, "disease_progression",
                              ["data/raw/patients.parquet", "--target", "progression"])  # fmt: skip
     assert 'source = "parquet"' in drafted
