@@ -75,15 +75,13 @@ def _sql(url: str, table: str | None, query: str | None) -> DraftSource:
         scoring_query=query,
     )
     frame = _read_sql(data)
-    settings: dict[str, object] = {"source": "sql", "url": _without_password(url)}
+    settings: dict[str, object] = {"source": "sql", "url": url}
     notes = {"scoring_table": "the rows to score: the same columns, without the target"}
     if table:
         settings.update(table=table, scoring_table=f"{table}_scoring")
     else:
         settings["query"] = query
         notes = {"scoring_query": "set it (or scoring_table): the rows to score"}
-    if settings["url"] != url:
-        notes["url"] = "the password comes from the environment variable DB_PASSWORD"
     return DraftSource(frame, settings, notes)
 
 
@@ -122,6 +120,10 @@ def settings_hint(drafted: DraftSource, data: DataSettings, contract: Contract) 
     """The [data] lines to set in config/settings.toml, each as it must be written."""
     lines: dict[str, object] = {"sample": False, **drafted.settings}
     notes = dict(drafted.to_fill)
+    if isinstance(lines.get("url"), str) and _without_password(str(lines["url"])) != lines["url"]:
+        # settings.toml is committed: a password in it would be in git for good.
+        lines["url"] = _without_password(str(lines["url"]))
+        notes["url"] = "the password comes from the environment variable DB_PASSWORD"
     for key in ("personal_data", "sensitive_attributes", "sensitive_features"):
         current: list[str] = getattr(data, key)
         kept = [name for name in current if name in contract.columns]
