@@ -82,3 +82,28 @@ def test_a_project_with_a_service_runs_end_to_end_under_load(tmp_path: Path) -> 
         assert all(spinner.poll() is None for spinner in spinners), "the load stopped early"
     assert "serve smoke test passed" in output.stdout
     assert "monitoring verdict: ok" in output.stdout + output.stderr
+
+    # A wait that runs out: the documented status (7), the service's own last log lines,
+    # and no service left running, for the smoke test and for the benchmark alike.
+    impatient = {"CUSTOMER_CHURN_SERVING__READY_TIMEOUT_SECONDS": "0.05"}
+    for command in (["serve-smoke"], ["bench", "--seconds", "1", "--rows", "1000"]):
+        failed = run(["uv", "run", "customer_churn", *command], project, check=False,
+                     env=impatient)  # fmt: skip
+        assert failed.returncode == 7, failed.stdout + failed.stderr
+        assert "ready_timeout_seconds" in failed.stderr
+        assert services_running_in(project) == [], command
+    smoke = run(["uv", "run", "customer_churn", "serve-smoke"], project, check=False,
+                env=impatient)  # fmt: skip
+    assert "the service's last log lines:" in smoke.stderr
+
+
+def services_running_in(project: Path) -> list[str]:
+    """Command lines of the processes whose working folder is `project` (Linux /proc)."""
+    found = []
+    for folder in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(folder / "cwd")) == project:
+                found.append((folder / "cmdline").read_text().replace("\0", " "))
+        except OSError:
+            continue
+    return found
