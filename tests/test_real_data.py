@@ -206,6 +206,15 @@ def test_team_file_survives_every_step_and_s3_sources_run_end_to_end(tmp_path: P
     _set_data(project, path="s3://team-data/accounts.csv",
               scoring_path="s3://team-data/accounts_scoring.parquet")  # fmt: skip
     with s3_server(tmp_path / "s3") as store:
+        # draft-contract reads the object as training will, and drafts the same contract.
+        drafted = run(["uv", "run", "account_attrition", "draft-contract",
+                       "s3://team-data/accounts.csv", "--target", "churned", "--id-column",
+                       "account_id", "--output", str(tmp_path / "from_s3.yaml")], project,
+                      env=store.env()).stdout  # fmt: skip
+        assert 'path = "s3://team-data/accounts.csv"' in hinted_lines(drafted)
+        assert (tmp_path / "from_s3.yaml").read_text() == (
+            project / "config/contract.yaml"
+        ).read_text()
         missing = run(["make", "data"], project, check=False,
                       env={**store.env(), "AWS_ACCESS_KEY_ID": ""})  # fmt: skip
         assert missing.returncode == 2
