@@ -7,9 +7,11 @@ makes the second wait for the first, then see the first's champion: identical in
 register nothing, and what it reports is true.
 
 The lock is scoped to the registry: beside an embedded store (the MLflow SQLite file, the
-local registry's folder), or, for a tracking server, in this machine's cache under a
-name taken from the server's address. Runners on different machines are kept apart by
-CI's concurrency groups (ct, promote).
+local registry's folder), or, for a tracking server, in this machine's temporary folder
+(TMPDIR; a writable emptyDir in the Kubernetes jobs) under a name taken from the
+server's address. Runners on different machines are kept apart by CI's concurrency
+groups (ct, promote); where no temporary folder is writable, a server's training goes
+on without the lock and says so.
 """
 
 from __future__ import annotations
@@ -17,14 +19,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import RegistrySettings
 from .faults import RegistryFault
 
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
 logger = logging.getLogger(__name__)
+PACKAGE = __name__.split(".")[0]
 
 
 class TrainingInProgress(RegistryFault):
@@ -39,9 +47,13 @@ def lock_path(settings: RegistrySettings) -> Path:
     if uri.startswith("sqlite:///"):
         store = Path(uri.removeprefix("sqlite:///"))
         return store.with_name(store.name + ".training.lock")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     name = hashlib.sha256(uri.encode()).hexdigest()[:16]
-    return cache / "{{ package_name }}" / f"training-{name}.lock"
+    return Path(tempfile.gettempdir()) / f"{PACKAGE}-training-{name}.lock"
+
+
+def _embedded(settings: RegistrySettings) -> bool:
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking_uri
+    return settings.backend == "local" or uri.startswith("sqlite:///")
 
 
 @contextmanager
@@ -50,28 +62,44 @@ def training_lock(settings: RegistrySettings) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     path = lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
-    except Timeout:
-        wait = settings.train_lock_timeout_seconds
+    except Timeout:  # held by another training (Timeout is an OSError: caught first)
+        _wait_for(lock, path, settings.train_lock_timeout_seconds)
+    except OSError as error:
+        if _embedded(settings):
+            raise  # beside the store, where training must write anyway
         logger.warning(
-            "another training of this registry is running (lock %s): waiting up to %g s "
-            "([registry] train_lock_timeout_seconds)",
+            "cannot take the training lock at %s (%s): training without it; CI's "
+            "concurrency groups keep trainings of the server's registry apart",
             path,
-            wait,
+            error.strerror or error,
         )
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout:
-            raise TrainingInProgress(
-                f"another training of this registry held {path} for more than {wait:g} s "
-                "([registry] train_lock_timeout_seconds); nothing was trained. Run again when "
-                "it has finished"
-            ) from None
-        logger.info("the other training has finished: training now")
+        yield
+        return
     try:
         yield
     finally:
         lock.release()
+
+
+def _wait_for(lock: BaseFileLock, path: Path, wait: float) -> None:
+    from filelock import Timeout
+
+    logger.warning(
+        "another training of this registry is running (lock %s): waiting up to %g s "
+        "([registry] train_lock_timeout_seconds)",
+        path,
+        wait,
+    )
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise TrainingInProgress(
+            f"another training of this registry held {path} for more than {wait:g} s "
+            "([registry] train_lock_timeout_seconds); nothing was trained. Run again when "
+            "it has finished"
+        ) from None
+    logger.info("the other training has finished: training now")
