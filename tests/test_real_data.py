@@ -212,6 +212,7 @@ def test_team_file_survives_every_step_and_s3_sources_run_end_to_end(tmp_path: P
                        "account_id", "--output", str(tmp_path / "from_s3.yaml")], project,
                       env=store.env()).stdout  # fmt: skip
         assert 'path = "s3://team-data/accounts.csv"' in hinted_lines(drafted)
+        assert 'scoring_path = "s3://team-data/accounts_scoring.csv"' in drafted
         assert (tmp_path / "from_s3.yaml").read_text() == (
             project / "config/contract.yaml"
         ).read_text()

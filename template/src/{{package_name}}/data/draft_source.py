@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 import sqlalchemy
@@ -112,8 +111,11 @@ def _read_sql(data: DataSettings) -> pd.DataFrame:
 
 
 def _scoring_name(path: str) -> str:
-    location = Path(path)
-    return str(location.with_name(f"{location.stem}_scoring{location.suffix}"))
+    """`mine.csv` -> `mine_scoring.csv`, on text: a URL (s3://bucket/x.csv) keeps its //."""
+    folder, _, name = path.rpartition("/")
+    stem, dot, suffix = name.rpartition(".")
+    scoring = f"{stem}_scoring{dot}{suffix}" if dot else f"{name}_scoring"
+    return f"{folder}/{scoring}" if folder else scoring
 
 
 def settings_hint(drafted: DraftSource, data: DataSettings, contract: Contract) -> list[str]:
