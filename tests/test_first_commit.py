@@ -109,7 +109,7 @@ def test_renovates_update_command_runs_without_trust(tmp_path: Path) -> None:
     page = template / "template/README.md.jinja"
     text = page.read_text()
     page.write_text(text.replace(text.splitlines()[0], text.splitlines()[0] + " (v1.1)", 1))
-    train = next((template / "template/src").glob("*/model/train.py"))
+    train = next((template / "template/src").glob("*/model/train.py.jinja"))
     train.write_text(train.read_text() + "# A template improvement in 1.1.0.\n")
     _release(template, "v1.1", "1.1.0")
 

@@ -62,7 +62,7 @@ def _release_two(template: Path) -> None:
         charter.write(f"\n{USER_MARKER}\n")
     with (jinja / "src/{{package_name}}/model/features.py").open("a") as features:
         features.write(f"# {USER_MARKER}\n")
-    with (jinja / "src/{{package_name}}/model/train.py").open("a") as train:
+    with (jinja / "src/{{package_name}}/model/train.py.jinja").open("a") as train:
         train.write("\n\n" + SHARED_MARKER + "\n")  # formatted, as a release is
     (jinja / "docs/groundwork-changelog.md").unlink()  # a copy of the real one
     (jinja / "docs/groundwork-changelog.md").write_text(CHANGELOG)
