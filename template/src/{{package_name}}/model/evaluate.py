@@ -264,8 +264,8 @@ def _decision(
     split: Split,
     positive: Any,
 ) -> dict[str, Any] | None:
-    """Binary: the operating point and value per period of the model, the team's rule
-    and doing nothing. Regression: the cost of errors per period of the model, the
+    """Binary: the operating point and value per period of the model, the team's rule,
+    untargeted action and doing nothing. Regression: the cost of errors per period of the model, the
     rule and the mean ([decision])."""
     decision, holdout = settings.decision, split.holdout_x
     if isinstance(decision, ErrorCostSettings) and settings.project.problem_type == "regression":

@@ -124,6 +124,9 @@ def _decision(decision: dict[str, Any] | None) -> str:
                     point["threshold"],
                 )
             )
+    if "untargeted_per_period" in decision:
+        untargeted = f"{decision['untargeted_per_period']:,.2f}"
+        rows.append(("untargeted action", untargeted, None, *[None] * 7))
     rows.append(("doing nothing", f"{decision['do_nothing_per_period']:,.2f}", 0, *[None] * 7))
     headers = [
         "",

@@ -93,6 +93,9 @@ def _decision_table(decision: dict[str, Any] | None) -> list[str]:
             f"{point['precision']:.4f} | {point['recall']:.4f} | {point['lift']:.2f} | "
             f"{threshold} |"
         )
+    if "untargeted_per_period" in decision:
+        untargeted = f"{decision['untargeted_per_period']:,.2f}"
+        lines.append(f"| untargeted action | {untargeted} | | | | | | | | |")
     lines.append(f"| doing nothing | {decision['do_nothing_per_period']:,.2f} | 0 | | | | | | | |")
     return [*lines, ""]
 

@@ -7,6 +7,13 @@ case left alone costs `cost_of_a_miss`. The policy is either a capacity (act on 
 `capacity` highest scores among `volume` cases per period) or a score threshold
 chosen to maximise the expected value on the holdout. The chosen threshold is the
 operating point that batch scoring and the API use to return a decision.
+
+Under a capacity every scorer (the model, the team's rule, the prior) acts on exactly
+as many cases as the capacity allows, ties broken by a seeded draw: a 0/1 rule that
+flags fewer cases than the capacity is not credited with acting on everyone. What
+acting without a model is worth, the reference a model must beat when no rule is
+written, is untargeted action: the capacity's share of cases at random, or under a
+threshold the better of acting on every case and on none.
 """
 
 from __future__ import annotations
@@ -65,17 +72,48 @@ def _point(
     )
 
 
+def capacity_share(decision: DecisionSettings) -> float:
+    """The share of cases the team can act on."""
+    return min(decision.capacity / decision.volume, 1.0)
+
+
+def top_cases(scores: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
+    """Exactly round(share x cases) cases (at least one) with the highest scores; among
+    equal scores, a seeded draw decides which are acted on."""
+    scores = np.asarray(scores, dtype=float)
+    k = min(max(round(len(scores) * share), 1), len(scores))
+    tie_break = np.random.default_rng(seed).permutation(len(scores))
+    order = np.lexsort((tie_break, -scores))  # the last key sorts first
+    act = np.zeros(len(scores), dtype=bool)
+    act[order[:k]] = True
+    return act
+
+
+def untargeted_value(positives: np.ndarray, decision: DecisionSettings) -> float:
+    """Expected value per case of acting without a model: a capacity's share of cases at
+    random, or under a threshold the better of acting on every case and on none."""
+    positives = np.asarray(positives, dtype=bool)
+    cases, hits = len(positives), int(positives.sum())
+
+    def acting_on(share: float) -> float:
+        # A random share of the cases: that share of every hit and false alarm, the
+        # rest of the positives missed.
+        acted = share * value_of(hits, cases - hits, 0, decision)
+        left = (1 - share) * value_of(0, 0, hits, decision)
+        return (acted + left) / cases if cases else 0.0
+
+    if decision.policy == "capacity":
+        return acting_on(capacity_share(decision))
+    return max(acting_on(1.0), acting_on(0.0))
+
+
 def operating_point(
     scores: np.ndarray, positives: np.ndarray, decision: DecisionSettings
 ) -> OperatingPoint:
     """The decisions the policy makes on these scores, and what they are worth."""
     scores, positives = np.asarray(scores, dtype=float), np.asarray(positives, dtype=bool)
     if decision.policy == "capacity":
-        # The share of cases the team can act on, applied to the holdout.
-        share = min(decision.capacity / decision.volume, 1.0)
-        k = min(max(round(len(scores) * share), 1), len(scores))
-        cut = np.sort(scores)[::-1][k - 1]
-        return _point(scores, positives, scores >= cut, decision)
+        return _point(scores, positives, top_cases(scores, capacity_share(decision)), decision)
     candidates = [_point(scores, positives, scores >= t, decision) for t in np.unique(scores)]
     candidates.append(_point(scores, positives, np.zeros(len(scores), bool), decision))
     # The best value; on a tie, the fewest actions.
@@ -88,9 +126,11 @@ def value_report(
     positives: np.ndarray,
     decision: DecisionSettings,
 ) -> dict[str, Any]:
-    """The model's operating point and value, the team's rule's, and doing nothing's."""
+    """The model's operating point and value, the team's rule's, untargeted action's and
+    doing nothing's."""
     positives = np.asarray(positives, dtype=bool)
     nothing = value_of(0, 0, int(positives.sum()), decision) / len(positives)
+    untargeted = untargeted_value(positives, decision)
     return {
         "policy": decision.policy,
         "period": decision.period,
@@ -99,6 +139,7 @@ def value_report(
         if rule_scores is None
         else asdict(operating_point(rule_scores, positives, decision)),
         "do_nothing_per_period": round(nothing * decision.volume, 2),
+        "untargeted_per_period": round(untargeted * decision.volume, 2),
     }
 
 

@@ -77,14 +77,14 @@ def judge(
         rule_score,
         guardrails,
         slices,
-        _value_check(settings, evaluation),
+        value_check(settings, evaluation),
     )
 
 
-def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
-    """The model must be worth more per period than the team's rule (or than doing
-    nothing while the rule is not written), when [decision] gate_on_value is set; for a
-    regression, its errors must cost less than the rule's (or the mean's)."""
+def value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
+    """The model must be worth more per period than the better of the team's rule and
+    untargeted action, when [decision] gate_on_value is set; for a regression, its
+    errors must cost less than the rule's (or the mean's)."""
     decision = evaluation["decision"]
     if decision is None or settings.decision is None or not settings.decision.gate_on_value:
         return None
@@ -95,8 +95,16 @@ def _value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore |
             return ValueScore(model_cost, decision["rule"]["cost_per_period"], name, period, True)
         baseline = decision["baseline"]["cost_per_period"]
         return ValueScore(model_cost, baseline, "the trivial baseline (the mean)", period, True)
-    model = decision["model"]["value_per_period"]
-    if decision["rule"] is not None:
+    model, period = decision["model"]["value_per_period"], decision["period"]
+    untargeted = decision.get("untargeted_per_period")
+    if untargeted is None:  # a report written before untargeted action was measured
+        untargeted, name = decision["do_nothing_per_period"], "doing nothing"
+    elif decision["policy"] == "capacity":
+        name = "untargeted action at capacity, as many cases at random"
+    else:
+        name = "untargeted action, on every case or on none"
+    rule = decision["rule"]
+    if rule is not None and rule["value_per_period"] >= untargeted:
         name = f"the team's rule ({evaluation['rule_name']})"
-        return ValueScore(model, decision["rule"]["value_per_period"], name, decision["period"])
-    return ValueScore(model, decision["do_nothing_per_period"], "doing nothing", decision["period"])
+        return ValueScore(model, rule["value_per_period"], name, period)
+    return ValueScore(model, untargeted, name, period)
