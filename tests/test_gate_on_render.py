@@ -115,7 +115,10 @@ def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
     )
     report = json.loads((project / "reports/evaluation.json").read_text())
     failed = {check["name"] for check in report["gate"]["checks"] if not check["passed"]}
-    assert failed and all(name.startswith("guardrail_") for name in failed)
+    # Under the capacity a constant score acts on cases drawn at random: worth no more
+    # than untargeted action, so the value check may fail beside the guardrails.
+    assert any(name.startswith("guardrail_") for name in failed)
+    assert all(name.startswith("guardrail_") or name == "value" for name in failed)
     assert (
         "| guardrail: positive_rate ≤ 0.5000 | 1.0000 |"
         in (project / "reports/evaluation.md").read_text()
