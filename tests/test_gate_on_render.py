@@ -91,8 +91,11 @@ def test_the_teams_rule_is_measured_and_a_model_that_does_not_beat_it_is_blocked
 
 @pytest.mark.slow
 def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
-    """Recall rewards flagging every case: the default guardrails for recall stop it."""
-    project = render(tmp_path / "project", tracking="none", success_metric="recall")
+    """Recall rewards flagging every case: the default guardrails for recall stop it.
+    Under a threshold policy a constant score is acted on everywhere or nowhere, so the
+    guardrails, measured at the operating point, see every case flagged."""
+    project = render(tmp_path / "project", tracking="none", success_metric="recall",
+                     essentials_only=False, decision_policy="threshold")  # fmt: skip
     settings = (project / "config/settings.toml").read_text()
     assert "precision_min = 0.3\npositive_rate_max = 0.5\n" in settings
     # The degenerate model stands as the candidate, unsearched.
@@ -115,9 +118,8 @@ def test_a_degenerate_model_is_blocked_by_a_guardrail(tmp_path: Path) -> None:
     )
     report = json.loads((project / "reports/evaluation.json").read_text())
     failed = {check["name"] for check in report["gate"]["checks"] if not check["passed"]}
-    # Under the capacity a constant score acts on cases drawn at random: worth no more
-    # than untargeted action, so the value check may fail beside the guardrails.
-    assert any(name.startswith("guardrail_") for name in failed)
+    # Acting on every case is untargeted action itself: the value check fails too.
+    assert {"guardrail_positive_rate_max", "value"} <= failed
     assert all(name.startswith("guardrail_") or name == "value" for name in failed)
     assert (
         "| guardrail: positive_rate ≤ 0.5000 | 1.0000 |"

@@ -21,7 +21,7 @@ from .estimators import build_baseline
 from .metrics import bin_edges, guardrail_values, positive_column, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
-from .value import error_cost_report, value_report
+from .value import acted_on, error_cost_report, value_report
 
 
 class HoldoutPredictions:
@@ -160,6 +160,7 @@ def assess(
             holdout_x,
             holdout_y,
             positive,
+            _decided(settings, predictions, split, positive),
         ),
         "slices": slice_scores(
             metric,
@@ -283,6 +284,22 @@ def _decision(
     model_scores = model.predict_proba(holdout)[:, column]
     rule_scores = None if rule is None else rule.predict_proba(holdout)[:, column]
     return value_report(model_scores, rule_scores, positives, decision)
+
+
+def _decided(
+    settings: Settings, model: HoldoutPredictions, split: Split, positive: Any
+) -> np.ndarray | None:
+    """A binary model's decisions on the holdout at its operating point, as labels (the
+    cases acted on are the positive class); None without a binary [decision]."""
+    decision = settings.decision
+    if not isinstance(decision, DecisionSettings) or settings.project.problem_type != "binary":
+        return None
+    classes = list(model.model.classes_)
+    column = positive_column(model, positive)
+    positives = (split.holdout_y == classes[column]).to_numpy()
+    act = acted_on(model.predict_proba(split.holdout_x)[:, column], positives, decision)
+    negative = classes[1 - column]
+    return np.array([classes[column] if acting else negative for acting in act])
 
 
 def evaluate_champion(settings: Settings) -> dict[str, Any]:

@@ -64,6 +64,7 @@ class Guardrail:
     bound: str  # "min" or "max"
     limit: float
     value: float
+    at: str = "predicted labels"  # or "the operating point": the decisions acted on
 
     @property
     def passed(self) -> bool:

@@ -83,11 +83,14 @@ def guardrail_values(
     features: pd.DataFrame,
     target: pd.Series,
     positive: Any = 1,
+    decided: Any | None = None,
 ) -> list[dict[str, Any]]:
-    """Each [gate.guardrails] limit with the value the model reaches on the holdout."""
+    """Each [gate.guardrails] limit with the value the model reaches on the holdout:
+    on the decisions it makes at its operating point (`decided`, labels) when there is
+    one, else on its predicted labels."""
     if not guardrails:
         return []
-    predicted = model.predict(features)
+    predicted = model.predict(features) if decided is None else decided
     values = []
     for name, limit in guardrails.items():
         metric, _, bound = name.rpartition("_")
@@ -104,6 +107,7 @@ def guardrail_values(
                 "bound": bound,
                 "limit": limit,
                 "value": round(value, 6),
+                "at": "predicted labels" if decided is None else "the operating point",
             }
         )
     return values

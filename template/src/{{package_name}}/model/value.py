@@ -120,6 +120,16 @@ def operating_point(
     return max(candidates, key=lambda point: (point.value_per_case, -point.actions))
 
 
+def acted_on(scores: np.ndarray, positives: np.ndarray, decision: DecisionSettings) -> np.ndarray:
+    """Which cases the policy acts on: under a capacity the top cases, under a threshold
+    those at or above the threshold worth the most."""
+    scores = np.asarray(scores, dtype=float)
+    if decision.policy == "capacity":
+        return top_cases(scores, capacity_share(decision))
+    threshold = operating_point(scores, positives, decision).threshold
+    return np.zeros(len(scores), dtype=bool) if threshold is None else scores >= threshold
+
+
 def value_report(
     model_scores: np.ndarray,
     rule_scores: np.ndarray | None,
