@@ -18,6 +18,7 @@ from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
+from .importance import permutation_importances
 from .metrics import bin_edges, guardrail_values, positive_column, score, slice_scores
 from .report import write_reports
 from .rule import team_rule
@@ -174,6 +175,9 @@ def assess(
             edges,
         ),
         "slice_edges": edges,
+        "importance": permutation_importances(
+            model, holdout_x[used_columns(model)], holdout_y, metric, positive, seed
+        ),
     }
     if settings.project.problem_type != "regression":
         evaluation.update(class_details(predictions, holdout_y, positive, evaluation["decision"]))

@@ -190,6 +190,22 @@ def _slices(evaluation: dict[str, Any]) -> str:
     return ("<h2>Slices</h2>" + "".join(parts)) if parts else ""
 
 
+def _importance(importance: list[dict[str, Any]] | None, metric: str) -> str:
+    if not importance:
+        return ""
+    rows = [
+        (row["feature"], row["mean"], row["std"], "nothing" if row["worthless"] else "kept")
+        for row in importance
+    ]
+    return (
+        "<h2>Permutation importance on the holdout</h2>"
+        f"<p>The loss of {html.escape(metric)} when a column is shuffled "
+        f"({importance[0]['repeats']} shuffles). Within two spreads of no loss, or under 1% "
+        "of the largest, a column is worth nothing to the model.</p>"
+        + table(["column", "loss", "spread", "worth"], rows)
+    )
+
+
 def _selection(selection: dict[str, Any] | None, metric: str) -> str:
     if not selection:
         return "<h2>Model search</h2><p>Not recorded for this version.</p>"
@@ -239,5 +255,6 @@ def render_html(report: dict[str, Any], plots: list[tuple[str, str]]) -> str:
         f"{_classes(evaluation)}{_slices(evaluation)}"
         f"{_selection(report.get('selection'), evaluation['metric'])}"
         f"<h2>Features the model uses</h2><p>{html.escape(features)}</p>"
+        f"{_importance(evaluation.get('importance'), evaluation['metric'])}"
         f"<h2>Lineage</h2>{lineage}</body></html>\n"
     )

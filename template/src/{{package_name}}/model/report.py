@@ -63,6 +63,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     features = report.get("features")
     if features:
         lines += ["Features the model uses: " + ", ".join(f"`{name}`" for name in features), ""]
+    lines += _importance_lines(evaluation.get("importance"), metric)
     lines += ["Lineage:", ""]
     lines += [f"- {key}: `{value}`" for key, value in report["lineage"].items()]
     return "\n".join(lines) + "\n"
@@ -163,6 +164,24 @@ def _class_table(evaluation: dict[str, Any]) -> list[str]:
             f"| {name} | {values['precision']:.4f} | {values['recall']:.4f} | "
             f"{values['f1-score']:.4f} | {evaluation['class_balance'][name]} |"
         )
+    return [*lines, ""]
+
+
+def _importance_lines(importance: list[dict[str, Any]] | None, metric: str) -> list[str]:
+    """Permutation importance on the holdout (model/importance.py)."""
+    if not importance:
+        return []
+    lines = [
+        f"Permutation importance on the holdout: the loss of {metric} when a column is "
+        f"shuffled ({importance[0]['repeats']} shuffles). Within two spreads of no loss, or "
+        "under 1% of the largest, a column is worth nothing to the model:",
+        "",
+        "| column | loss | spread | worth |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in importance:
+        worth = "nothing" if row["worthless"] else "kept"
+        lines.append(f"| {row['feature']} | {row['mean']:.4f} | {row['std']:.4f} | {worth} |")
     return [*lines, ""]
 
 
