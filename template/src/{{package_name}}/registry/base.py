@@ -24,17 +24,26 @@ class TrainingData:
     features: pd.DataFrame
     target: pd.Series
     source: str
+    # The columns the model reads (evaluate.used_columns); none given: every column.
+    inputs: tuple[str, ...] = ()
 
     @classmethod
     def redacted(
-        cls, features: pd.DataFrame, target: pd.Series, personal: list[str], source: str
+        cls,
+        features: pd.DataFrame,
+        target: pd.Series,
+        personal: list[str],
+        source: str,
+        inputs: list[str] | None = None,
     ) -> TrainingData:
         hidden = {name: REDACTED for name in personal if name in features}
-        return cls(features.assign(**hidden), target, source)
+        return cls(features.assign(**hidden), target, source, tuple(inputs or ()))
 
     def example(self, rows: int = 5) -> pd.DataFrame:
-        """A few input rows: the model's input example and signature."""
-        return self.features.head(rows)
+        """A few rows of the model's inputs only, for its input example and signature: no
+        id, personal data or sensitive attribute, which are never inputs."""
+        columns = list(self.inputs) or list(self.features.columns)
+        return self.features[columns].head(rows)
 
 
 class NoChampionError(RuntimeError):
