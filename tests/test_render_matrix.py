@@ -84,7 +84,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/features", "model/rule", "model/value", "model/selection",
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
-               "model/importance",
+               "model/importance", "model/recommendation",
                "model/verdict", "model/challenger", "model/scorers", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",

@@ -8,6 +8,8 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .recommendation import recommendation
+
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;"
     "color:#1f2328}table{border-collapse:collapse;margin:.5em 0 1.5em}"
@@ -243,11 +245,15 @@ def render_html(report: dict[str, Any], plots: list[tuple[str, str]]) -> str:
     )
     features = ", ".join(report.get("features") or []) or "not recorded"
     lineage = table(["lineage", "value"], sorted(report["lineage"].items()))
+    advice = "".join(
+        f'<p class="recommendation">{html.escape(line)}</p>' for line in recommendation(report)
+    )
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Evaluation: model version {html.escape(str(version))}</title>"
         f"<style>{STYLE}</style></head><body>"
         f"<h1>Evaluation: model version {html.escape(str(version or 'not registered'))}</h1>"
+        f"{advice}"
         f"{_verdict(report.get('gate'), version)}"
         f"<h2>{html.escape(evaluation['metric'])} on the holdout</h2>{_headline(report)}"
         f"{_decision(evaluation.get('decision'))}"

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..config import DecisionSettings, Settings
+from .recommendation import recommendation
 
 if TYPE_CHECKING:
     from .evaluate import HoldoutPredictions
@@ -26,6 +27,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         else "not registered"
     )
     lines = [
+        *(part for line in recommendation(report) for part in (line, "")),
         f"Model version: **{version}**",
         "",
         f"Data: {report['lineage'].get('data_source', 'not recorded')}",

@@ -141,6 +141,8 @@ def value_report(
     positives = np.asarray(positives, dtype=bool)
     nothing = value_of(0, 0, int(positives.sum()), decision) / len(positives)
     untargeted = untargeted_value(positives, decision)
+    shares, values = value_curve(model_scores, positives, decision)
+    best = int(np.argmax(values))  # the most valuable share to act on, capacity aside
     return {
         "policy": decision.policy,
         "period": decision.period,
@@ -150,6 +152,9 @@ def value_report(
         else asdict(operating_point(rule_scores, positives, decision)),
         "do_nothing_per_period": round(nothing * decision.volume, 2),
         "untargeted_per_period": round(untargeted * decision.volume, 2),
+        "acted_share": round(float(np.mean(acted_on(model_scores, positives, decision))), 6),
+        "best_share": round(float(shares[best]), 6),
+        "best_per_period": round(float(values[best]), 2),
     }
 
 
