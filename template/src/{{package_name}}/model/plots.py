@@ -22,7 +22,7 @@ from ..config import DecisionSettings
 from ..figures import png_data_uri
 from .evaluate import HoldoutPredictions, decided_labels
 from .metrics import positive_column
-from .value import value_curve
+from .value import random_action_value, value_curve
 
 SIZE = (4.6, 3.4)
 
@@ -79,6 +79,13 @@ def _binary(
         share, value = value_curve(scores, outcomes, decision)
         figure, axis = plt.subplots(figsize=SIZE, dpi=90)
         axis.plot(share, value, label="model")
+        # Acting at random is a straight line from acting on none to acting on all.
+        random = [random_action_value(outcomes, decision, s) * decision.volume for s in (0, 1)]
+        axis.plot([0, 1], random, color="grey", linestyle=":", label="at random")
+        rule = decided.get("rule")
+        if rule is not None:
+            axis.plot(rule["actions"] / len(scores), rule["value_per_period"], "s",
+                      color="tab:orange", label="team's rule")  # fmt: skip
         acted = decided["model"]["actions"] / len(scores)
         axis.axvline(acted, color="tab:red", linestyle="--", label="operating point")
         axis.axhline(0, color="grey", linewidth=0.8)

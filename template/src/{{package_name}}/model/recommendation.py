@@ -56,8 +56,8 @@ def _worth(decision: dict[str, Any], rule_name: str | None) -> list[str]:
         if gain > BINDING_GAIN * max(abs(value), 1.0):
             lines.append(
                 "Capacity, not the model, is the binding limit: acting on "
-                f"{decision['best_share']:.1%} of cases instead of the capacity's "
-                f"{decision['acted_share']:.1%} would be worth {best:,.2f} per {period} "
+                f"{format(decision['best_share'], '.1%')} of cases instead of the capacity's "
+                f"{format(decision['acted_share'], '.1%')} would be worth {best:,.2f} per {period} "
                 f"({gain:+,.2f})."
             )
     return lines

@@ -89,22 +89,22 @@ def top_cases(scores: np.ndarray, share: float, seed: int = 0) -> np.ndarray:
     return act
 
 
+def random_action_value(positives: np.ndarray, decision: DecisionSettings, share: float) -> float:
+    """Expected value per case of acting on `share` of the cases drawn at random: that
+    share of every hit and false alarm, the rest of the positives missed."""
+    positives = np.asarray(positives, dtype=bool)
+    cases, hits = len(positives), int(positives.sum())
+    acted = share * value_of(hits, cases - hits, 0, decision)
+    left = (1 - share) * value_of(0, 0, hits, decision)
+    return (acted + left) / cases if cases else 0.0
+
+
 def untargeted_value(positives: np.ndarray, decision: DecisionSettings) -> float:
     """Expected value per case of acting without a model: a capacity's share of cases at
     random, or under a threshold the better of acting on every case and on none."""
-    positives = np.asarray(positives, dtype=bool)
-    cases, hits = len(positives), int(positives.sum())
-
-    def acting_on(share: float) -> float:
-        # A random share of the cases: that share of every hit and false alarm, the
-        # rest of the positives missed.
-        acted = share * value_of(hits, cases - hits, 0, decision)
-        left = (1 - share) * value_of(0, 0, hits, decision)
-        return (acted + left) / cases if cases else 0.0
-
     if decision.policy == "capacity":
-        return acting_on(capacity_share(decision))
-    return max(acting_on(1.0), acting_on(0.0))
+        return random_action_value(positives, decision, capacity_share(decision))
+    return max(random_action_value(positives, decision, share) for share in (0.0, 1.0))
 
 
 def operating_point(
