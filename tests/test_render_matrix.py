@@ -90,7 +90,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion", "registry/training_lock",
                "serving/__init__", "serving/image_smoke", "serving/benchmark",
-               "monitoring/__init__", "monitoring/drift", "monitoring/monitor",
+               "monitoring/__init__", "monitoring/acted_share", "monitoring/drift", "monitoring/monitor",
                "monitoring/prediction_log", "monitoring/report", "monitoring/spool",
                "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"

@@ -19,7 +19,14 @@ from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
 from .importance import permutation_importances
-from .metrics import bin_edges, guardrail_values, positive_column, score, slice_scores
+from .metrics import (
+    bin_edges,
+    guardrail_values,
+    metric_interval,
+    positive_column,
+    score,
+    slice_scores,
+)
 from .report import write_reports
 from .rule import team_rule
 from .value import acted_on, error_cost_report, value_report
@@ -150,6 +157,9 @@ def assess(
         "metric": metric,
         "direction": settings.gate.direction,
         "model": round(score(metric, predictions, holdout_x, holdout_y, positive), 6),
+        "model_interval": _listed(
+            metric_interval(metric, predictions, holdout_x, holdout_y, positive, seed)
+        ),
         "baseline": round(score(metric, baseline, holdout_x, holdout_y, positive), 6),
         "holdout_rows": len(split.holdout_y),
         "split": split.method,
@@ -182,6 +192,10 @@ def assess(
     if settings.project.problem_type != "regression":
         evaluation.update(class_details(predictions, holdout_y, positive, evaluation["decision"]))
     return evaluation, predictions
+
+
+def _listed(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else list(interval)
 
 
 def slice_edges(model: Any, split: Split, settings: Settings) -> dict[str, list[float]]:
@@ -280,6 +294,7 @@ def _decision(
             baseline.predict(holdout),
             split.holdout_y.to_numpy(),
             decision,
+            settings.project.seed,
         )
     if not isinstance(decision, DecisionSettings) or settings.project.problem_type != "binary":
         return None
@@ -287,7 +302,7 @@ def _decision(
     positives = (split.holdout_y == list(model.model.classes_)[column]).to_numpy()
     model_scores = model.predict_proba(holdout)[:, column]
     rule_scores = None if rule is None else rule.predict_proba(holdout)[:, column]
-    return value_report(model_scores, rule_scores, positives, decision)
+    return value_report(model_scores, rule_scores, positives, decision, settings.project.seed)
 
 
 def _decided(

@@ -54,8 +54,14 @@ def _verdict(gate: dict[str, Any] | None, version: str | None) -> str:
 
 def _headline(report: dict[str, Any]) -> str:
     evaluation, thresholds = report["evaluation"], report["thresholds"]
+    interval = evaluation.get("model_interval")
     rows: list[tuple[str, Any]] = [
         ("model", evaluation["model"]),
+        *(
+            [("model: 95% bootstrap interval", f"{interval[0]:.4f} to {interval[1]:.4f}")]
+            if interval
+            else []
+        ),
         ("trivial baseline (prior or mean)", evaluation["baseline"]),
         (
             f"team's rule: {evaluation.get('rule_name')}"

@@ -168,6 +168,40 @@ def _interval(
     return round(float(low), 6), round(float(high), 6)
 
 
+def bootstrap_mean_interval(values: np.ndarray, seed: int) -> tuple[float, float] | None:
+    """A seeded 95% bootstrap interval of the mean of `values` (None for no values)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    picks = (rng.integers(0, len(values), len(values)) for _ in range(BOOTSTRAP_RESAMPLES))
+    means = [values[pick].mean() for pick in picks]
+    low, high = np.percentile(means, [2.5, 97.5])
+    return round(float(low), 6), round(float(high), 6)
+
+
+def metric_interval(
+    metric: str,
+    model: Predictor,
+    features: pd.DataFrame,
+    target: pd.Series,
+    positive: Any = 1,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A seeded 95% bootstrap interval of the metric on a labelled frame (the holdout)."""
+    predicted, scores = _outputs(metric, model, features, positive)
+    return _interval(metric, target.to_numpy(), predicted, scores, positive, seed)
+
+
+def _outputs(
+    metric: str, model: Predictor, features: pd.DataFrame, positive: Any
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """What the metric reads: labels, or the positive class's scores."""
+    if metric in NEEDS_SCORES:
+        return None, model.predict_proba(features)[:, positive_column(model, positive)]
+    return np.asarray(model.predict(features)), None
+
+
 def slice_scores(
     metric: str,
     model: Predictor,
@@ -182,11 +216,7 @@ def slice_scores(
     """For each sensitive attribute and each of its slices: rows, the metric, a 95%
     bootstrap interval, and whether the slice is large enough to judge (`min_rows`).
     Slices are labelled by category or number bin, never by a raw free-text value."""
-    if metric in NEEDS_SCORES:
-        predicted = None
-        scores = model.predict_proba(features)[:, positive_column(model, positive)]
-    else:
-        predicted, scores = np.asarray(model.predict(features)), None
+    predicted, scores = _outputs(metric, model, features, positive)
     outcomes = target.to_numpy()
     result: dict[str, dict[str, dict[str, Any]]] = {}
     for attribute in attributes:

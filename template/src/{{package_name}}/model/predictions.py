@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from .metrics import positive_column
+from .scorers import UNSET, decide
 
 
 def predict_frame(
@@ -20,8 +21,9 @@ def predict_frame(
 ) -> pd.DataFrame:
     """Predictions as columns: `prediction`, plus `probability` for classifiers.
 
-    Binary: `probability` is that of the positive class (the contract's positive_label),
-    and `act` the decision at the model's operating point, when training chose one.
+    Binary: `probability` is that of the positive class (the contract's positive_label)
+    and `prediction` the one decision: at the model's operating point when training
+    chose one ([decision], model/value.py), the positive label for the cases to act on.
     """
     if problem_type == "regression":
         return pd.DataFrame({"prediction": model.predict(frame)}, index=frame.index)
@@ -35,8 +37,10 @@ def predict_frame(
         if problem_type == "binary"
         else probabilities[np.arange(len(best)), best]
     )
-    # The decision at the operating point training chose ([decision], model/value.py).
-    point = getattr(model, "operating_point_", "unset")
-    if problem_type == "binary" and point != "unset":
-        result["act"] = result["probability"] >= point if point is not None else False
+    if problem_type == "binary":
+        point = getattr(model, "operating_point_", UNSET)
+        if point != UNSET:
+            index = positive_column(model, positive)
+            act = decide(result["probability"].to_numpy(), point)
+            result["prediction"] = np.where(act, classes[index], classes[1 - index])
     return result

@@ -40,7 +40,8 @@ def _worth(decision: dict[str, Any], rule_name: str | None) -> list[str]:
             rule = decision["rule"]["cost_per_period"]
             against.insert(0, (f"the team's rule ({rule_name})", rule))
         compared = "; ".join(f"{other - cost:,.2f} less than {name}'s" for name, other in against)
-        return [f"Its errors cost {cost:,.2f} per {period}: {compared}."]
+        spread = _spread(decision)
+        return [f"Its errors cost {cost:,.2f} per {period}{spread}: {compared}."]
     value = decision["model"]["value_per_period"]
     against = []
     if decision["rule"] is not None:
@@ -49,7 +50,10 @@ def _worth(decision: dict[str, Any], rule_name: str | None) -> list[str]:
         against.append(("untargeted action", decision["untargeted_per_period"]))
     against.append(("doing nothing", decision["do_nothing_per_period"]))
     compared = "; ".join(f"{value - other:+,.2f} against {name}" for name, other in against)
-    lines = [f"At its operating point the model is worth {value:,.2f} per {period}: {compared}."]
+    lines = [
+        f"At its operating point the model is worth {value:,.2f} per {period}"
+        f"{_spread(decision)}: {compared}."
+    ]
     best = decision.get("best_per_period")
     if decision["policy"] == "capacity" and best is not None:
         gain = best - value
@@ -61,3 +65,11 @@ def _worth(decision: dict[str, Any], rule_name: str | None) -> list[str]:
                 f"({gain:+,.2f})."
             )
     return lines
+
+
+def _spread(decision: dict[str, Any]) -> str:
+    """The 95% bootstrap interval of the model's value or cost, when the report has one."""
+    interval = decision.get("model_interval_per_period")
+    if interval is None:
+        return ""
+    return f" (95% interval {interval[0]:,.2f} to {interval[1]:,.2f})"

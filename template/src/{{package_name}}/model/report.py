@@ -34,7 +34,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"| {metric} ({evaluation['direction']}) | value |",
         "| --- | --- |",
-        f"| model | {evaluation['model']:.4f} |",
+        f"| model | {evaluation['model']:.4f}{_interval_text(evaluation)} |",
         f"| trivial baseline (prior or mean) | {evaluation['baseline']:.4f} |",
         _rule_row(evaluation),
         f"| threshold | {thresholds['threshold']:.4f} |",
@@ -254,3 +254,8 @@ def _update_model_card(settings: Settings, markdown: str) -> None:
     head, rest = text.split(CARD_START, 1)
     _, tail = rest.split(CARD_END, 1)
     card.write_text(f"{head}{CARD_START}\n{markdown}{CARD_END}{tail}")
+
+
+def _interval_text(evaluation: dict[str, Any]) -> str:
+    interval = evaluation.get("model_interval")
+    return "" if interval is None else f" (95% interval {interval[0]:.4f} to {interval[1]:.4f})"

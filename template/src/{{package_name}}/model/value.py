@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..config import DecisionSettings, ErrorCostSettings
+from .metrics import bootstrap_mean_interval
 
 
 @dataclass(frozen=True)
@@ -130,15 +131,35 @@ def acted_on(scores: np.ndarray, positives: np.ndarray, decision: DecisionSettin
     return np.zeros(len(scores), dtype=bool) if threshold is None else scores >= threshold
 
 
+def case_values(acted: np.ndarray, positives: np.ndarray, decision: DecisionSettings) -> np.ndarray:
+    """What each case's decision is worth: a hit, a wasted action, a miss, or nothing."""
+    acted, positives = np.asarray(acted, dtype=bool), np.asarray(positives, dtype=bool)
+    gain = decision.value_of_a_hit - decision.cost_of_an_action
+    return np.select(
+        [acted & positives, acted & ~positives, ~acted & positives],
+        [gain, -decision.cost_of_an_action, -decision.cost_of_a_miss],
+        0.0,
+    )
+
+
+def per_period_interval(per_case: np.ndarray, volume: int, seed: int) -> list[float] | None:
+    """A seeded 95% bootstrap interval of a per-case amount, per period (x volume)."""
+    interval = bootstrap_mean_interval(per_case, seed)
+    return None if interval is None else [round(bound * volume, 2) for bound in interval]
+
+
 def value_report(
     model_scores: np.ndarray,
     rule_scores: np.ndarray | None,
     positives: np.ndarray,
     decision: DecisionSettings,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """The model's operating point and value, the team's rule's, untargeted action's and
-    doing nothing's."""
+    """The model's operating point and value (with a bootstrap interval: the same
+    decisions on resampled cases), the team's rule's, untargeted action's and doing
+    nothing's."""
     positives = np.asarray(positives, dtype=bool)
+    acted = acted_on(model_scores, positives, decision)
     nothing = value_of(0, 0, int(positives.sum()), decision) / len(positives)
     untargeted = untargeted_value(positives, decision)
     shares, values = value_curve(model_scores, positives, decision)
@@ -152,7 +173,10 @@ def value_report(
         else asdict(operating_point(rule_scores, positives, decision)),
         "do_nothing_per_period": round(nothing * decision.volume, 2),
         "untargeted_per_period": round(untargeted * decision.volume, 2),
-        "acted_share": round(float(np.mean(acted_on(model_scores, positives, decision))), 6),
+        "model_interval_per_period": per_period_interval(
+            case_values(acted, positives, decision), decision.volume, seed
+        ),
+        "acted_share": round(float(np.mean(acted)), 6),
         "best_share": round(float(shares[best]), 6),
         "best_per_period": round(float(values[best]), 2),
     }
@@ -198,12 +222,20 @@ def error_cost_report(
     baseline: np.ndarray,
     actual: np.ndarray,
     costs: ErrorCostSettings,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """The cost of errors per period of the model, the team's rule and the mean."""
+    """The cost of errors per period of the model (with a bootstrap interval), the
+    team's rule and the mean."""
+    error = np.asarray(model, dtype=float) - np.asarray(actual, dtype=float)
+    per_case = (
+        np.clip(error, 0, None) * costs.cost_of_overestimate
+        + np.clip(-error, 0, None) * costs.cost_of_underestimate
+    )
     return {
         "kind": "error_cost",
         "period": costs.period,
         "model": error_cost(model, actual, costs),
+        "model_interval_per_period": per_period_interval(per_case, costs.volume, seed),
         "rule": None if rule is None else error_cost(rule, actual, costs),
         "baseline": error_cost(baseline, actual, costs),
     }

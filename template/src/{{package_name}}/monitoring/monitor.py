@@ -4,6 +4,8 @@ Checks, each with limits from [monitoring] in config/settings.toml:
 - data quality of live inputs: contract violation rate, missing-value rate per column;
 - drift of every feature and of the predictions (see drift.py);
 - performance on outcomes fed back for logged predictions, overall and per slice;
+- binary with an operating point: the share of live cases acted on against the plan
+  (see acted_share.py);
 - the champion's age.
 
 The verdict (documented in the README and docs/runbook.md):
@@ -32,6 +34,7 @@ from ..model.features import feature_columns
 from ..model.metrics import LOWER_IS_BETTER, NEEDS_SCORES, score_predictions
 from ..model.predictions import predict_frame
 from ..registry import load_champion, open_registry
+from .acted_share import acted_share_check
 from .drift import Drift, column_drift
 from .prediction_log import SLICE_PREFIX, PredictionLog, utc_now
 
@@ -121,6 +124,7 @@ def run_monitoring(
         psi_limit=limits.prediction_psi_limit,
         p_value_limit=limits.p_value,
     )
+    acted = acted_share_check(model, current_scores, limits, enough)
     trained_at = registry.trained_at(version)
     age_days = None if trained_at is None else (as_of - trained_at).total_seconds() / 86400
     performance = (
@@ -142,6 +146,8 @@ def run_monitoring(
             retrain.append(
                 f"predictions drifted: PSI {prediction.psi:.3f} > {limits.prediction_psi_limit}"
             )
+    if acted.get("drifted"):
+        retrain.append(acted["message"])
     if performance.get("below_threshold"):
         retrain.append(performance["message"])
     if age_days is not None and age_days > limits.max_model_age_days:
@@ -183,6 +189,7 @@ def run_monitoring(
             "drifted": [d.column for d in drift if d.drifted] if enough else [],
         },
         "prediction_drift": prediction.as_dict(),
+        "acted_share": acted,
         "performance": performance,
     }
     return MonitoringResult(report, reference, current, reference_scores, current_scores, drift)

@@ -90,6 +90,18 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"| {row['column']} | {_number(row['psi'])} | {row['test']} | "
             f"{_number(row['p_value'], '.2g')} | {'**yes**' if row['drifted'] else 'no'} |"
         )
+    acted = report.get("acted_share", {})
+    if "realised" in acted:
+        lines += [
+            "",
+            f"## Share acted on ({acted['status']})",
+            "",
+            f"{acted['acted']} of {acted['rows']} live cases reached the operating point "
+            f"{_number(acted['operating_point'])}: {percent(acted['realised'])}, planned "
+            f"{percent(acted['planned'])} (binomial p={_number(acted['p_value'], '.2g')}, "
+            f"tolerance {percent(acted['tolerance'], 0)} of the plan)"
+            + (": **drifted**." if acted["drifted"] else "."),
+        ]
     performance = report["performance"]
     lines += ["", "## Live performance", "", f"Status: {performance['status']}."]
     if "labelled" in performance and "metric" in performance:
@@ -191,6 +203,16 @@ def write_prometheus(report: dict[str, Any], path: Path) -> None:
         registry=registry,
     )
     violation.set(report["data_quality"]["violation_rate"])
+    acted = report.get("acted_share", {})
+    if "realised" in acted:
+        share = Gauge(
+            "ml_decision_acted_share",
+            "Share of cases at or above the operating point: planned at training, live",
+            ["kind"],
+            registry=registry,
+        )
+        share.labels(kind="planned").set(acted["planned"])
+        share.labels(kind="live").set(acted["realised"])
     trained_at = report["model"]["trained_at"]
     if trained_at is not None:
         trained = Gauge(
