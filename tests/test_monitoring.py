@@ -187,7 +187,8 @@ def test_alert_rules_pass_promtool_and_fire_when_they_should(mode: str, tmp_path
                 "MonitoringNotRunning"}  # fmt: skip
     if mode == "online":
         expected |= {"LatencyAboveBudget", "HighErrorRate", "HighValidationFailureRate",
-                     "PredictionLogFailing", "NoPredictions", "CanarySlowerThanChampion",
+                     "PredictionLogFailing", "UnstableScores", "NoPredictions",
+                     "CanarySlowerThanChampion",
                      "CanaryFailing", "ShadowFailing"}  # fmt: skip
     assert set(rules) == expected
 

@@ -84,14 +84,15 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/features", "model/rule", "model/value", "model/selection",
                "model/plots", "model/html_report",
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
-               "model/importance", "model/recommendation",
+               "model/importance", "model/recommendation", "model/stability",
                "model/verdict", "model/challenger", "model/scorers", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
                "registry/lineage", "registry/promotion", "registry/training_lock",
                "serving/__init__", "serving/image_smoke", "serving/benchmark",
-               "monitoring/__init__", "monitoring/acted_share", "monitoring/drift", "monitoring/monitor",
-               "monitoring/prediction_log", "monitoring/report", "monitoring/spool",
+               "monitoring/__init__", "monitoring/acted_share", "monitoring/drift",
+               "monitoring/monitor", "monitoring/prediction_log", "monitoring/report",
+               "monitoring/spool",
                "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]

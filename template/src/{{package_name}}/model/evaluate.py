@@ -29,6 +29,7 @@ from .metrics import (
 )
 from .report import write_reports
 from .rule import team_rule
+from .stability import require_stable
 from .value import acted_on, error_cost_report, value_report
 
 
@@ -139,6 +140,13 @@ def assess(
     attributes = settings.data.sensitive_attributes
     holdout_x, holdout_y = split.holdout_x, split.holdout_y
     predictions = HoldoutPredictions(model, holdout_x, holdout_y, positive)
+    # A NaN or infinite score fails here, named, before any metric averages it away.
+    classifier = predictions.classes_ is not None
+    require_stable(
+        "the model on the holdout",
+        predictions.predict_proba(holdout_x) if classifier else predictions.predict(holdout_x),
+        probabilities=classifier,
+    )
     edges = slice_edges(model, split, settings)
     min_rows, seed = settings.gate.slice_min_rows, settings.project.seed
     rule_result: dict[str, Any] = {"rule_name": None, "rule": None, "rule_slices": {}}
