@@ -92,7 +92,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "serving/__init__", "serving/image_smoke", "serving/benchmark",
                "monitoring/__init__", "monitoring/acted_share", "monitoring/drift",
                "monitoring/monitor", "monitoring/prediction_log", "monitoring/report",
-               "monitoring/spool",
+               "monitoring/spool", "monitoring/realised_value",
                "monitoring/shadow_report"]  # fmt: skip
     tracking = "mlflow_registry" if case["tracking"] == "mlflow" else "local_registry"
     modules += [f"registry/{tracking}"]

@@ -182,6 +182,20 @@ def value_report(
     }
 
 
+# What training stores on the model for monitoring to hold it to (realised_value.py):
+# {"kind": "value" | "cost", "per_case": float}.
+PROMISE_ATTRIBUTE = "promised_value_"
+
+
+def promise(decision: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a training report's decision promises per case."""
+    if decision is None:
+        return None
+    if decision.get("kind") == "error_cost":
+        return {"kind": "cost", "per_case": decision["model"]["cost_per_case"]}
+    return {"kind": "value", "per_case": decision["model"]["value_per_case"]}
+
+
 def value_curve(
     scores: np.ndarray, positives: np.ndarray, decision: DecisionSettings
 ) -> tuple[np.ndarray, np.ndarray]:

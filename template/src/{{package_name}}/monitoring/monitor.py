@@ -3,7 +3,9 @@
 Checks, each with limits from [monitoring] in config/settings.toml:
 - data quality of live inputs: contract violation rate, missing-value rate per column;
 - drift of every feature and of the predictions (see drift.py);
-- performance on outcomes fed back for logged predictions, overall and per slice;
+- performance on outcomes fed back for logged predictions, overall and per slice, and
+  the value (or cost) the decisions realised against training's promise
+  (realised_value.py);
 - binary with an operating point: the share of live cases acted on against the plan
   (see acted_share.py);
 - the champion's age.
@@ -37,6 +39,7 @@ from ..registry import load_champion, open_registry
 from .acted_share import acted_share_check
 from .drift import Drift, column_drift
 from .prediction_log import SLICE_PREFIX, PredictionLog, utc_now
+from .realised_value import realised_value
 
 logger = logging.getLogger(__name__)
 
@@ -127,8 +130,8 @@ def run_monitoring(
     acted = acted_share_check(model, current_scores, limits, enough)
     trained_at = registry.trained_at(version)
     age_days = None if trained_at is None else (as_of - trained_at).total_seconds() / 86400
-    performance = (
-        live_performance(log, settings, contract, as_of)
+    performance: dict[str, Any] = (
+        live_performance(log, settings, contract, as_of, model)
         if current_path is None
         else {"status": "not measured: outcomes join to logged predictions, not to a file"}
     )
@@ -148,6 +151,9 @@ def run_monitoring(
             )
     if acted.get("drifted"):
         retrain.append(acted["message"])
+    realised: dict[str, Any] = performance.get("realised_value", {})
+    if realised.get("short"):
+        retrain.append(realised["message"])
     if performance.get("below_threshold"):
         retrain.append(performance["message"])
     if age_days is not None and age_days > limits.max_model_age_days:
@@ -247,7 +253,11 @@ def data_quality(
 
 
 def live_performance(
-    log: PredictionLog, settings: Settings, contract: Contract, as_of: datetime
+    log: PredictionLog,
+    settings: Settings,
+    contract: Contract,
+    as_of: datetime,
+    model: Any = None,
 ) -> dict[str, Any]:
     """The success metric on predictions whose outcomes came back, overall and per slice.
 
@@ -302,6 +312,9 @@ def live_performance(
     return {
         **counts,
         "status": "measured",
+        "realised_value": realised_value(
+            model, labelled, settings, contract, target_type(contract)
+        ),
         "value": _rounded(value),
         "below_threshold": bool(worse),
         "message": (

@@ -122,6 +122,17 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"- `{attribute}`: {values}")
         for attribute, reason in performance.get("unmeasured_slices", {}).items():
             lines.append(f"- `{attribute}`: cannot be measured: {reason}")
+        realised = performance.get("realised_value", {})
+        if realised.get("status") == "measured":
+            low, high = realised["interval"]
+            word = "Value" if realised["kind"] == "value" else "Cost of errors"
+            lines += [
+                "",
+                f"{word} per {realised['period']}: realised {realised['realised_per_period']:,.2f}"
+                f" (95% interval {low:,.2f} to {high:,.2f}) on {realised['labelled']} labelled "
+                f"predictions; training promised {realised['promised_per_period']:,.2f}"
+                + (": **short of the promise**." if realised["short"] else "."),
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -213,6 +224,17 @@ def write_prometheus(report: dict[str, Any], path: Path) -> None:
         )
         share.labels(kind="planned").set(acted["planned"])
         share.labels(kind="live").set(acted["realised"])
+    realised = report["performance"].get("realised_value", {})
+    if realised.get("status") == "measured":
+        money = Gauge(
+            "ml_decision_value_per_period",
+            "The decisions' value (or cost of errors) per period: promised at training, "
+            "realised on fed-back outcomes",
+            ["kind"],
+            registry=registry,
+        )
+        money.labels(kind="promised").set(realised["promised_per_period"])
+        money.labels(kind="realised").set(realised["realised_per_period"])
     trained_at = report["model"]["trained_at"]
     if trained_at is not None:
         trained = Gauge(
