@@ -18,6 +18,7 @@ from ..data.sources import describe_source
 from ..registry import lineage, load_champion, open_registry
 from .baselines import RuleModel
 from .estimators import build_baseline
+from .fairness import group_decisions
 from .importance import permutation_importances
 from .metrics import (
     bin_edges,
@@ -25,6 +26,7 @@ from .metrics import (
     metric_interval,
     positive_column,
     score,
+    slice_labels,
     slice_scores,
 )
 from .report import write_reports
@@ -137,7 +139,7 @@ def assess(
     and of the model and the rule per sensitive slice; with the model's holdout
     predictions, for the report's plots."""
     metric = settings.gate.metric
-    attributes = settings.data.sensitive_attributes
+    attributes = sliced_columns(settings, split)
     holdout_x, holdout_y = split.holdout_x, split.holdout_y
     predictions = HoldoutPredictions(model, holdout_x, holdout_y, positive)
     # A NaN or infinite score fails here, named, before any metric averages it away.
@@ -193,6 +195,7 @@ def assess(
             edges,
         ),
         "slice_edges": edges,
+        "fairness": _fairness(settings, predictions, split, positive, edges, attributes),
         "importance": permutation_importances(
             model, holdout_x[used_columns(model)], holdout_y, metric, positive, seed
         ),
@@ -213,12 +216,55 @@ def slice_edges(model: Any, split: Split, settings: Settings) -> dict[str, list[
     if stored is not None:
         return dict(stored)
     edges = {}
-    for name in settings.data.sensitive_attributes:
+    for name in sliced_columns(settings, split):
         if name in split.train_x:
             found = bin_edges(split.train_x[name], settings.data.slice_bins)
             if found is not None:
                 edges[name] = found
     return edges
+
+
+def sliced_columns(settings: Settings, split: Split) -> list[str]:
+    """Sensitive attributes, then business slices ([data] business_slices)."""
+    missing = [name for name in settings.data.business_slices if name not in split.holdout_x]
+    if missing:
+        raise ValueError(
+            f"[data] business_slices names {', '.join(missing)}: not a column of the "
+            "data (the target cannot be a slice)"
+        )
+    sensitive = settings.data.sensitive_attributes
+    return [*sensitive, *(name for name in settings.data.business_slices if name not in sensitive)]
+
+
+def _fairness(
+    settings: Settings,
+    predictions: HoldoutPredictions,
+    split: Split,
+    positive: Any,
+    edges: dict[str, list[float]],
+    attributes: list[str],
+) -> dict[str, Any]:
+    """Binary: each slice's decisions at the operating point (model/fairness.py)."""
+    if settings.project.problem_type != "binary":
+        return {}
+    labels = _decided(settings, predictions, split, positive)
+    if labels is None:
+        labels = np.asarray(predictions.predict(split.holdout_x))
+    acted_label = list(predictions.model.classes_)[positive_column(predictions, positive)]
+    acted = labels == acted_label
+    positives = (split.holdout_y == acted_label).to_numpy()
+    gate, seed = settings.gate, settings.project.seed
+    return {
+        name: group_decisions(
+            acted,
+            positives,
+            slice_labels(split.holdout_x[name], name, edges.get(name)),
+            gate.fairness_metric,
+            gate.slice_min_rows,
+            seed,
+        )
+        for name in attributes
+    }
 
 
 def used_columns(pipeline: Pipeline) -> list[str]:

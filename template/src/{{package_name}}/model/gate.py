@@ -83,6 +83,19 @@ class SliceScore:
 
 
 @dataclass(frozen=True)
+class FairnessGap:
+    """The gap between the best and worst judged group of an attribute, in one measure
+    of the decisions at the operating point, with its 95% interval."""
+
+    attribute: str
+    metric: str
+    value: float
+    interval: tuple[float, float]
+    lowest: str
+    highest: str
+
+
+@dataclass(frozen=True)
 class ValueScore:
     """Expected value per period of the model and of what it must beat; with `cost`,
     the expected cost of errors instead, which must be lower."""
@@ -103,6 +116,7 @@ def evaluate_gate(
     guardrails: Sequence[Guardrail] = (),
     slices: Sequence[SliceScore] = (),
     value: ValueScore | None = None,
+    gaps: Sequence[FairnessGap] = (),
 ) -> GateResult:
     """Threshold, the trivial baseline (prior or mean), the team's rule when written,
     the guardrails, every slice large enough to judge, and the champion: every check
@@ -162,6 +176,18 @@ def evaluate_gate(
                 f"slice {part.attribute}={part.group} ({part.rows} rows): {metric} = "
                 f"{part.value:.4f}{interval} must be {word} {required:.4f} (the threshold "
                 f"{loosened} the slice tolerance {policy.slice_allowance:.4f})",
+            )
+        )
+    for gap in gaps:
+        low, high = gap.interval
+        checks.append(
+            GateCheck(
+                f"fairness_{gap.attribute}",
+                low <= policy.max_fairness_gap,
+                f"fairness: the {gap.metric} gap between {gap.attribute} groups "
+                f"({gap.highest} against {gap.lowest}) is {gap.value:.4f} (95% interval "
+                f"{low:.4f} to {high:.4f}); its lower bound must be at most "
+                f"{policy.max_fairness_gap:.4f}",
             )
         )
     if value is not None and value.cost:

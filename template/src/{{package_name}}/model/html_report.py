@@ -198,6 +198,27 @@ def _slices(evaluation: dict[str, Any]) -> str:
     return ("<h2>Slices</h2>" + "".join(parts)) if parts else ""
 
 
+def _fairness(evaluation: dict[str, Any]) -> str:
+    parts = []
+    for attribute, result in (evaluation.get("fairness") or {}).items():
+        rows = [
+            (group, v["rows"], v["selection_rate"], v["recall"], v["precision"],
+             "judged" if v["judged"] else "too small to judge")
+            for group, v in result["groups"].items()
+        ]  # fmt: skip
+        headers = [attribute, "rows", "selection rate", "recall", "precision", "verdict"]
+        gap = result["gap"]
+        note = (
+            f"<p>Largest {html.escape(gap['metric'])} gap: {gap['value']:.4f} "
+            f"({html.escape(gap['highest'])} against {html.escape(gap['lowest'])}; 95% "
+            f"interval {gap['interval'][0]:.4f} to {gap['interval'][1]:.4f})</p>"
+            if gap["interval"] is not None
+            else ""
+        )
+        parts.append(f"<h3>By {html.escape(attribute)}</h3>" + table(headers, rows) + note)
+    return ("<h2>Decisions by group, at the operating point</h2>" + "".join(parts)) if parts else ""
+
+
 def _importance(importance: list[dict[str, Any]] | None, metric: str) -> str:
     if not importance:
         return ""
@@ -264,7 +285,7 @@ def render_html(report: dict[str, Any], plots: list[tuple[str, str]]) -> str:
         f"<h2>{html.escape(evaluation['metric'])} on the holdout</h2>{_headline(report)}"
         f"{_decision(evaluation.get('decision'))}"
         f"<h2>Plots</h2>{figures or '<p>No plots.</p>'}"
-        f"{_classes(evaluation)}{_slices(evaluation)}"
+        f"{_classes(evaluation)}{_slices(evaluation)}{_fairness(evaluation)}"
         f"{_selection(report.get('selection'), evaluation['metric'])}"
         f"<h2>Features the model uses</h2><p>{html.escape(features)}</p>"
         f"{_importance(evaluation.get('importance'), evaluation['metric'])}"

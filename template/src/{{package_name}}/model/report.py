@@ -61,6 +61,8 @@ def render_markdown(report: dict[str, Any]) -> str:
     rule_slices = evaluation.get("rule_slices") or {}
     for attribute, groups in evaluation["slices"].items():
         lines += _slice_table(attribute, groups, rule_slices.get(attribute, {}), metric)
+    for attribute, result in (evaluation.get("fairness") or {}).items():
+        lines += _fairness_table(attribute, result)
     lines += _selection_lines(report.get("selection"), metric)
     features = report.get("features")
     if features:
@@ -146,6 +148,32 @@ def _slice_table(
             judged.append(values[metric])
     if len(judged) > 1:
         lines += ["", f"Largest gap between judged slices: {max(judged) - min(judged):.4f}"]
+    return [*lines, ""]
+
+
+def _fairness_table(attribute: str, result: dict[str, Any]) -> list[str]:
+    """One attribute's decisions group by group at the operating point, and the gap the
+    gate judges (model/fairness.py)."""
+    lines = [
+        f"Decisions by `{attribute}` (at the operating point):",
+        "",
+        f"| {attribute} | rows | selection rate | recall | precision | verdict |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for group, values in result["groups"].items():
+        verdict = "judged" if values["judged"] else "too small to judge"
+        lines.append(
+            f"| {group} | {values['rows']} | {values['selection_rate']:.4f} | "
+            f"{values['recall']:.4f} | {values['precision']:.4f} | {verdict} |"
+        )
+    gap = result["gap"]
+    if gap["interval"] is not None:
+        low, high = gap["interval"]
+        lines += [
+            "",
+            f"Largest {gap['metric']} gap: {gap['value']:.4f} ({gap['highest']} against "
+            f"{gap['lowest']}; 95% interval {low:.4f} to {high:.4f}).",
+        ]
     return [*lines, ""]
 
 

@@ -13,7 +13,15 @@ from ..config import Settings
 from ..data.contract import Contract
 from ..registry import Registry
 from .evaluate import Split
-from .gate import GateResult, Guardrail, RuleScore, SliceScore, ValueScore, evaluate_gate
+from .gate import (
+    FairnessGap,
+    GateResult,
+    Guardrail,
+    RuleScore,
+    SliceScore,
+    ValueScore,
+    evaluate_gate,
+)
 from .metrics import score
 
 logger = logging.getLogger(__name__)
@@ -78,7 +86,24 @@ def judge(
         guardrails,
         slices,
         value_check(settings, evaluation),
+        fairness_gaps(evaluation),
     )
+
+
+def fairness_gaps(evaluation: dict[str, Any]) -> list[FairnessGap]:
+    """The gaps model/fairness.py measured, for attributes with two judged groups."""
+    return [
+        FairnessGap(
+            attribute,
+            gap["metric"],
+            gap["value"],
+            (gap["interval"][0], gap["interval"][1]),
+            gap["lowest"],
+            gap["highest"],
+        )
+        for attribute, result in evaluation.get("fairness", {}).items()
+        if (gap := result["gap"])["interval"] is not None
+    ]
 
 
 def value_check(settings: Settings, evaluation: dict[str, Any]) -> ValueScore | None:
