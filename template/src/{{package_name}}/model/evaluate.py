@@ -394,6 +394,7 @@ def evaluate_champion(settings: Settings) -> dict[str, Any]:
         "selection": trained.get("selection"),
         "features": used_columns(model),
         "gate": trained.get("gate"),
+        "footprint": trained.get("footprint"),
         "lineage": lineage.collect(frame, describe_source(settings.data), settings),
         "thresholds": settings.gate.model_dump(),
     }

@@ -262,6 +262,19 @@ def _selection(selection: dict[str, Any] | None, metric: str) -> str:
     return "<h2>Model search (cross-validation on the training split)</h2>" + chosen + tried
 
 
+def _footprint(footprint: dict[str, Any] | None) -> str:
+    if not footprint:
+        return ""
+    champion = footprint["champion"] or {}
+    rows = [
+        (name.replace("_", " "), value, champion.get(name), footprint["worse_by"].get(name))
+        for name, value in footprint["candidate"].items()
+    ]
+    headers = ["figure", "this model", "champion", "worse by (x)"]
+    verdict = html.escape(footprint["verdict"])
+    return f"<h2>What it costs to run</h2><p>{verdict}</p>" + table(headers, rows)
+
+
 def render_html(report: dict[str, Any], plots: list[tuple[str, str]]) -> str:
     evaluation = report["evaluation"]
     version = report["model_version"]
@@ -286,6 +299,7 @@ def render_html(report: dict[str, Any], plots: list[tuple[str, str]]) -> str:
         f"{_decision(evaluation.get('decision'))}"
         f"<h2>Plots</h2>{figures or '<p>No plots.</p>'}"
         f"{_classes(evaluation)}{_slices(evaluation)}{_fairness(evaluation)}"
+        f"{_footprint(report.get('footprint'))}"
         f"{_selection(report.get('selection'), evaluation['metric'])}"
         f"<h2>Features the model uses</h2><p>{html.escape(features)}</p>"
         f"{_importance(evaluation.get('importance'), evaluation['metric'])}"

@@ -63,6 +63,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += _slice_table(attribute, groups, rule_slices.get(attribute, {}), metric)
     for attribute, result in (evaluation.get("fairness") or {}).items():
         lines += _fairness_table(attribute, result)
+    lines += _footprint_lines(report.get("footprint"))
     lines += _selection_lines(report.get("selection"), metric)
     features = report.get("features")
     if features:
@@ -174,6 +175,26 @@ def _fairness_table(attribute: str, result: dict[str, Any]) -> list[str]:
             f"Largest {gap['metric']} gap: {gap['value']:.4f} ({gap['highest']} against "
             f"{gap['lowest']}; 95% interval {low:.4f} to {high:.4f}).",
         ]
+    return [*lines, ""]
+
+
+def _footprint_lines(footprint: dict[str, Any] | None) -> list[str]:
+    """What the model costs to run, against the champion (model/footprint.py)."""
+    if not footprint:
+        return []
+    champion = footprint["champion"] or {}
+    lines = [
+        f"What it costs to run: {footprint['verdict']}.",
+        "",
+        "| figure | this model | champion | worse by |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, value in footprint["candidate"].items():
+        ratio = footprint["worse_by"].get(name)
+        lines.append(
+            f"| {name.replace('_', ' ')} | {value:,} | {champion.get(name, '-')} | "
+            + (f"{ratio:.2f}x |" if ratio is not None else "- |")
+        )
     return [*lines, ""]
 
 
