@@ -229,6 +229,7 @@ ALERTS_NAMED = {
     "HighErrorRate": "error rate",
     "HighValidationFailureRate": "validation failures",
     "PredictionLogFailing": "prediction log failing",
+    "UnstableScores": "unstable scores",
     "NoPredictions": "no predictions",
     "CanarySlowerThanChampion": "canary slower than the champion",
     "CanaryFailing": "canary failing",
