@@ -7,8 +7,10 @@ on every path, a streamed batch needs one pass, and a single request needs no ba
 be ranked against. The price: when the scores drift, the share acted on drifts with
 them, and a team set up to call 40 customers a week is asked to call 90. This check
 watches that share on the live window: a binomial test of the live share against the
-planned one, alarmed when the difference is both significant ([monitoring] p_value)
-and larger than [monitoring] acted_share_tolerance, relative to the plan.
+share of the training data's cases at the point (the reference every monitoring check
+uses; the holdout's share, the plan, is reported beside it), alarmed when the
+difference is both significant ([monitoring] p_value) and larger than
+[monitoring] acted_share_tolerance, relative to the reference.
 """
 
 from __future__ import annotations
@@ -23,9 +25,14 @@ from ..model.scorers import UNSET, decide
 
 
 def acted_share_check(
-    model: Any, scores: pd.Series, limits: MonitoringSettings, enough: bool
+    model: Any,
+    reference_scores: pd.Series,
+    scores: pd.Series,
+    limits: MonitoringSettings,
+    enough: bool,
 ) -> dict[str, Any]:
-    """The live share acted on at the champion's operating point against the plan."""
+    """The live share acted on at the champion's operating point against the share of
+    the training data's cases there."""
     point = getattr(model, "operating_point_", UNSET)
     planned = getattr(model, "acted_share_", None)
     if point == UNSET or planned is None:
@@ -38,18 +45,21 @@ def acted_share_check(
         return {"status": "not measured: no live scores in the window"}
     acted = int(decide(live, point).sum())
     realised = acted / len(live)
-    # Planned shares of 0 or 1 make any departure certain, not a matter of chance.
+    reference = pd.to_numeric(reference_scores, errors="coerce").dropna().to_numpy(dtype=float)
+    expected = float(decide(reference, point).mean()) if len(reference) else float(planned)
+    # Expected shares of 0 or 1 make any departure certain, not a matter of chance.
     p_value = (
-        float(binomtest(acted, len(live), planned).pvalue)
-        if 0.0 < planned < 1.0
-        else (0.0 if realised != planned else 1.0)
+        float(binomtest(acted, len(live), expected).pvalue)
+        if 0.0 < expected < 1.0
+        else (0.0 if realised != expected else 1.0)
     )
-    shift = abs(realised - planned) / planned if planned > 0 else float(realised > 0)
+    shift = abs(realised - expected) / expected if expected > 0 else float(realised > 0)
     drifted = bool(enough and p_value < limits.p_value and shift > limits.acted_share_tolerance)
     return {
         "status": "checked" if enough else "insufficient data: reported, not alarmed",
         "operating_point": None if point is None else float(point),
         "planned": round(float(planned), 6),
+        "expected": round(expected, 6),
         "realised": round(realised, 6),
         "acted": acted,
         "rows": len(live),
@@ -59,8 +69,9 @@ def acted_share_check(
         "drifted": drifted,
         "message": (
             f"share acted on drifted: {acted} of {len(live)} live cases "
-            f"({format(realised, '.1%')}) reached the operating point, planned "
-            f"{format(planned, '.1%')} "
-            f"(binomial p={p_value:.2g}); retrain to set the point on recent scores"
+            f"({format(realised, '.1%')}) reached the operating point, against "
+            f"{format(expected, '.1%')} of the training data's (planned on the holdout: "
+            f"{format(planned, '.1%')}; binomial p={p_value:.2g}); retrain to set the point "
+            "on recent scores"
         ),
     }

@@ -127,7 +127,7 @@ def run_monitoring(
         psi_limit=limits.prediction_psi_limit,
         p_value_limit=limits.p_value,
     )
-    acted = acted_share_check(model, current_scores, limits, enough)
+    acted = acted_share_check(model, reference_scores, current_scores, limits, enough)
     trained_at = registry.trained_at(version)
     age_days = None if trained_at is None else (as_of - trained_at).total_seconds() / 86400
     performance: dict[str, Any] = (

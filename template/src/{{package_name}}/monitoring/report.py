@@ -97,9 +97,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"## Share acted on ({acted['status']})",
             "",
             f"{acted['acted']} of {acted['rows']} live cases reached the operating point "
-            f"{_number(acted['operating_point'])}: {percent(acted['realised'])}, planned "
-            f"{percent(acted['planned'])} (binomial p={_number(acted['p_value'], '.2g')}, "
-            f"tolerance {percent(acted['tolerance'], 0)} of the plan)"
+            f"{_number(acted['operating_point'])}: {percent(acted['realised'])}, against "
+            f"{percent(acted['expected'])} of the training data's (planned on the holdout: "
+            f"{percent(acted['planned'])}; binomial p={_number(acted['p_value'], '.2g')}, "
+            f"tolerance {percent(acted['tolerance'], 0)})"
             + (": **drifted**." if acted["drifted"] else "."),
         ]
     performance = report["performance"]
@@ -223,6 +224,7 @@ def write_prometheus(report: dict[str, Any], path: Path) -> None:
             registry=registry,
         )
         share.labels(kind="planned").set(acted["planned"])
+        share.labels(kind="expected").set(acted["expected"])
         share.labels(kind="live").set(acted["realised"])
     realised = report["performance"].get("realised_value", {})
     if realised.get("status") == "measured":
