@@ -230,6 +230,16 @@ def error_cost(
     }
 
 
+def case_costs(predicted: np.ndarray, actual: np.ndarray, costs: ErrorCostSettings) -> np.ndarray:
+    """What each case's error costs: its overestimate or underestimate, priced."""
+    error = np.asarray(predicted, dtype=float) - np.asarray(actual, dtype=float)
+    priced: np.ndarray = (
+        np.clip(error, 0, None) * costs.cost_of_overestimate
+        + np.clip(-error, 0, None) * costs.cost_of_underestimate
+    )
+    return priced
+
+
 def error_cost_report(
     model: np.ndarray,
     rule: np.ndarray | None,
@@ -240,11 +250,7 @@ def error_cost_report(
 ) -> dict[str, Any]:
     """The cost of errors per period of the model (with a bootstrap interval), the
     team's rule and the mean."""
-    error = np.asarray(model, dtype=float) - np.asarray(actual, dtype=float)
-    per_case = (
-        np.clip(error, 0, None) * costs.cost_of_overestimate
-        + np.clip(-error, 0, None) * costs.cost_of_underestimate
-    )
+    per_case = case_costs(model, actual, costs)
     return {
         "kind": "error_cost",
         "period": costs.period,

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..config import DecisionSettings, ErrorCostSettings, Settings
 from ..data.contract import Contract
-from ..model.value import PROMISE_ATTRIBUTE, case_values, per_period_interval
+from ..model.value import PROMISE_ATTRIBUTE, case_costs, case_values, per_period_interval
 
 
 def realised_value(
@@ -43,11 +43,7 @@ def realised_value(
             (predicted == positive).to_numpy(), (outcomes == positive).to_numpy(), decision
         )
     elif isinstance(decision, ErrorCostSettings):
-        error = predicted.astype(float).to_numpy() - outcomes.astype(float).to_numpy()
-        per_case = (
-            np.clip(error, 0, None) * decision.cost_of_overestimate
-            + np.clip(-error, 0, None) * decision.cost_of_underestimate
-        )
+        per_case = case_costs(predicted.to_numpy(), outcomes.to_numpy(), decision)
     else:  # pragma: no cover - settings validation pairs [decision] with the problem
         return {"status": "not applicable: no [decision] for this problem"}
     volume, period = decision.volume, decision.period
