@@ -81,6 +81,7 @@ REQUIRED_CHARTER_FIELDS = [
 ]
 GATE_NUMBERS = ["threshold", "baseline_margin", "champion_tolerance"]
 SLICE_NUMBERS = ["slice_min_rows", "slice_tolerance"]  # optional: added in 0.4.0
+FAIRNESS_METRICS = ("selection_rate", "recall", "precision")  # optional: added after 0.4.0
 GUARDRAIL = re.compile(
     r"^(precision|recall|positive_rate|accuracy|f1|f1_macro|r2|rmse|mae)_(min|max)$"
 )
@@ -254,7 +255,13 @@ def check_gate(project: Path) -> Check:
         value = gate.get(key, 0)
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             problems.append(f"[gate] {key} must be a number, not negative")
-    known = {"metric", "direction", "guardrails", *GATE_NUMBERS, *SLICE_NUMBERS}
+    gap = gate.get("max_fairness_gap", 0)
+    if not isinstance(gap, int | float) or isinstance(gap, bool) or not 0 <= gap <= 1:
+        problems.append("[gate] max_fairness_gap must be a number from 0 to 1")
+    if gate.get("fairness_metric", "recall") not in FAIRNESS_METRICS:
+        problems.append(f"[gate] fairness_metric must be one of {list(FAIRNESS_METRICS)}")
+    fairness = {"fairness_metric", "max_fairness_gap"}
+    known = {"metric", "direction", "guardrails", *fairness, *GATE_NUMBERS, *SLICE_NUMBERS}
     extra = sorted(set(gate) - known)
     if extra:
         problems.append(f"[gate] has unknown keys {extra}: the gate has no switches")

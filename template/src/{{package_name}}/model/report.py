@@ -191,8 +191,10 @@ def _footprint_lines(footprint: dict[str, Any] | None) -> list[str]:
     ]
     for name, value in footprint["candidate"].items():
         ratio = footprint["worse_by"].get(name)
+        theirs = champion.get(name)
         lines.append(
-            f"| {name.replace('_', ' ')} | {value:,} | {champion.get(name, '-')} | "
+            f"| {name.replace('_', ' ')} | {value:,} | "
+            + (f"{theirs:,} | " if theirs is not None else "- | ")
             + (f"{ratio:.2f}x |" if ratio is not None else "- |")
         )
     return [*lines, ""]
