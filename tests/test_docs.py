@@ -234,6 +234,7 @@ ALERTS_NAMED = {
     "CanarySlowerThanChampion": "canary slower than the champion",
     "CanaryFailing": "canary failing",
     "ShadowFailing": "shadow failing",
+    "NewChampionNotServed": "new champion not served",
 }
 
 

@@ -189,7 +189,7 @@ def test_alert_rules_pass_promtool_and_fire_when_they_should(mode: str, tmp_path
         expected |= {"LatencyAboveBudget", "HighErrorRate", "HighValidationFailureRate",
                      "PredictionLogFailing", "UnstableScores", "NoPredictions",
                      "CanarySlowerThanChampion",
-                     "CanaryFailing", "ShadowFailing"}  # fmt: skip
+                     "CanaryFailing", "ShadowFailing", "NewChampionNotServed"}  # fmt: skip
     assert set(rules) == expected
 
     # The generated unit tests: per alert, series that fire it and series that do not.

@@ -66,7 +66,7 @@ def test_matrix_covers_every_pair_of_options() -> None:
 
 # Package modules only some serving modes get (docs/generated-project.md says which).
 ONLINE_MODULES = ["serving/api_schema", "serving/api", "serving/smoke", "serving/guards",
-                  "serving/champion", "serving/shadow", "serving/telemetry",
+                  "serving/champion", "serving/rollout", "serving/shadow", "serving/telemetry",
                   "serving/load_benchmark", "serving/batching", "serving/processes",
                   "model/onnx_scoring"]  # fmt: skip
 BATCH_MODULES = ["serving/batch", "serving/batch_benchmark", "monitoring/batch_log"]
