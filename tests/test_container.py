@@ -207,6 +207,9 @@ def _check_online_container(engine: str, image: str, project: Path, champion: st
         assert status == 200, body
         assert len(body["predictions"]) == 3 and body["model_version"] == champion
         assert _http(f"{base}/predict", {"rows": [{"age": 150}]})[0] == 422
+        # The image leaves shap out: /explain says so and where explanations are made.
+        status, body = _http(f"{base}/explain", {"rows": rows[:1]})
+        assert status == 501 and "the image leaves out" in body["detail"], body
         # CD's check of a deployed service, pointed at this one.
         smoke = run(["make", "smoke"], project, env={"SERVICE_URL": base})
         assert f"smoke test passed: {base} serves model v{champion}" in smoke.stdout
