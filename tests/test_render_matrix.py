@@ -86,6 +86,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
                "model/gate", "model/metrics", "model/predictions", "model/report", "model/train",
                "model/importance", "model/recommendation", "model/stability", "model/fairness",
                "model/footprint", "model/explain", "model/staleness",
+               "model/feature_cost",
                "model/verdict", "model/challenger", "model/scorers", "registry/challenger",
                "registry/__init__", "registry/artifacts", "registry/base",
                "registry/exported_registry", "registry/faults", "registry/continuity",
@@ -107,7 +108,7 @@ def expected_files(case: dict[str, str], package: str = "customer_churn") -> set
              "test_alert_rules", "test_promotion", "test_bad_data", "test_baselines",
              "test_slices", "test_split", "test_value", "test_selection",
              "test_export", "test_shadow", "test_importance", "test_footprint",
-             "test_explain", "test_staleness"]  # fmt: skip
+             "test_explain", "test_staleness", "test_feature_cost"]  # fmt: skip
     tests += ["test_fairness"] if case["problem_type"] == "binary" else []
     tests += ["test_api", "test_scorers", "test_batching"] if online else []
     tests += ["test_batch"] if batch else []
