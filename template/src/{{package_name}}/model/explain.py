@@ -10,7 +10,9 @@ the typical case's score.
 The work is bounded in model calls, never in time: `PERMUTATIONS` orderings of the
 inputs, each costing two calls per input, with a fixed seed, so the same case gets the
 same explanation on any machine. `<package> explain` and the service's `/explain` use
-this module with the model they serve, so both explain the score that was given.
+this module with the model they serve, so both explain the score that was given. shap
+compiles parts of itself with numba when first used: the first explanation in a
+process takes a few seconds more.
 """
 
 from __future__ import annotations
