@@ -19,7 +19,10 @@ import yaml
 from .helpers import render, run, workflow_steps
 
 # The image is built and pushed by test_container; here the model that goes into it.
-NEEDS_A_CONTAINER = {"image", "image-login", "image-push", "image-smoke", "image-digest"}
+# test_container builds the images; built here too, `jobs-image` retagged the image that
+# test ran at the same moment (the engine's tags are shared between test workers).
+NEEDS_A_CONTAINER = {"image", "jobs-image", "image-login", "image-push", "image-smoke",
+                     "image-digest"}  # fmt: skip
 RESEEDED = {"CUSTOMER_CHURN_PROJECT__SEED": "7"}  # a changed setting: a new model
 REGISTRY_FAULT, NO_SPACE = 5, 6
 

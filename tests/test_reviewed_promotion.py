@@ -19,6 +19,7 @@ from .helpers import ROOT, render, run, workflow_steps
 
 NEEDS_A_CONTAINER = {
     "image",
+    "jobs-image",  # built here too, it retagged the jobs image test_container was running
     "image-login",
     "image-push",
     "image-smoke",
