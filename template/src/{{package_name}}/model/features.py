@@ -37,12 +37,21 @@ def feature_columns(contract: Contract, personal_data: list[str]) -> tuple[list[
 
 
 def date_parts(frame: pd.DataFrame) -> np.ndarray:
-    """Year, month and day of week of each date column; unparseable dates are missing."""
+    """Year, month and day of week of each date column; unparseable dates are missing.
+
+    Each value is parsed on its own terms: pandas otherwise infers one format from the
+    first value, and a batch mixing "2023-11-26" with "2023-11-26T08:00:00" would lose
+    the dates that differ, so a row's score would depend on the rows beside it.
+    """
     import pandas as pd
 
     parts = []
     for name in frame.columns:
-        values = pd.to_datetime(frame[name], errors="coerce")
+        column = frame[name]
+        values = pd.to_datetime(column, errors="coerce", format="ISO8601")  # fast, most data
+        retry = values.isna() & column.notna()
+        if retry.any():  # other spellings ("11/26/2023"), one value at a time
+            values[retry] = pd.to_datetime(column[retry], errors="coerce", format="mixed")
         parts += [values.dt.year, values.dt.month, values.dt.dayofweek]
     return np.column_stack([part.to_numpy(dtype=float) for part in parts])
 
