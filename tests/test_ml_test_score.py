@@ -105,14 +105,28 @@ PLANTS = [
           "tests/test_monitoring.py::test_feedback_joins_with_late_labels_and_slices"),
 ]  # fmt: skip
 
+# The default (batch) project's items that the `both` project checks on its service: the
+# same defects planted in batch scoring, whose files a default render shares unchanged.
+BATCH = f"{PACKAGE}/serving/batch.py"
+BATCH_PLANTS = [
+    Plant("I6", f"{PACKAGE}/serving/batch_rollout.py",
+          "if last == champion or is_older(champion, last):", "if True:",
+          "tests/test_batch.py::test_a_new_champion_scores_in_shadow_before_it_decides"),
+    Plant("Mo2", BATCH, "chunk = contract.check(chunk, with_target=False)", "chunk = chunk",
+          "tests/test_batch.py::test_bad_scoring_data_writes_nothing"),
+    Plant("Mo5", BATCH, "if unstable:  # the run stops", "if False:  # the run stops",
+          "tests/test_batch.py::test_a_score_that_is_not_a_number_stops_the_run_and_writes_nothing"),
+]  # fmt: skip
+
 AUDIT = ROOT / "docs" / "ml-test-score.md"
 ROW = re.compile(r"^\| (?P<item>(?:D|M|I|Mo)\d) \|.*\| (?P<points>1|0\.5|0) \|$")
+BATCH_ROW = re.compile(r"^\| (?P<item>(?:D|M|I|Mo)\d) \(batch\) \|.*\| (?P<points>1|0\.5|0) \|$")
 
 
-def _audit_rows() -> dict[str, tuple[float, str]]:
+def _audit_rows(row: re.Pattern[str] = ROW) -> dict[str, tuple[float, str]]:
     rows = {}
     for line in AUDIT.read_text().splitlines():
-        found = ROW.match(line)
+        found = row.match(line)
         if found:
             rows[found["item"]] = (float(found["points"]), line)
     return rows
@@ -130,6 +144,23 @@ def test_the_audit_scores_each_item_once_and_every_section_six_or_more() -> None
     for name, total in totals.items():
         assert f"| {name} | {total:g} |" in text, f"the summary does not say {name} = {total:g}"
 
+    # The default project: the both project's rows, with its batch rows in their place.
+    batch = {**rows, **_audit_rows(BATCH_ROW)}
+    batch_totals = dict.fromkeys(sections, 0.0)
+    for item, (points, _) in batch.items():
+        batch_totals[item.rstrip("0123456789")] += points
+    assert all(total >= 6 for total in batch_totals.values()), batch_totals
+    named = ", ".join(
+        f"{long} {batch_totals[name]:g}"
+        for name, long in (
+            ("D", "Data"),
+            ("M", "Model"),
+            ("I", "Infrastructure"),
+            ("Mo", "Monitoring"),
+        )
+    )
+    assert named in " ".join(text.split()), f"the default project's scores are not {named}"
+
 
 def test_an_item_scores_1_only_when_a_planted_defect_fails_its_test() -> None:
     rows = _audit_rows()
@@ -140,18 +171,29 @@ def test_an_item_scores_1_only_when_a_planted_defect_fails_its_test() -> None:
         assert plant.test.split("::")[1] in rows[plant.item][1], (
             f"{plant.item}: the audit does not name {plant.test}"
         )
+    batch_rows = _audit_rows(BATCH_ROW)
+    batch_full = {item for item, (points, _) in batch_rows.items() if points == 1}
+    assert batch_full == {plant.item for plant in BATCH_PLANTS}
+    for plant in BATCH_PLANTS:
+        assert plant.test.split("::")[1] in batch_rows[plant.item][1], plant.item
 
 
 @pytest.mark.slow
 def test_each_planted_defect_fails_the_test_the_audit_names(tmp_path: Path) -> None:
     project = render(tmp_path / "project", serving_mode="both", tracking="none")
+    default = render(tmp_path / "default")  # files only: its batch plants run in `project`
+    for plant in BATCH_PLANTS:
+        assert (default / plant.file).read_text() == (project / plant.file).read_text(), (
+            f"{plant.file} differs between the default and the both project"
+        )
     run(["uv", "sync", "--quiet"], project)
-    tests = sorted({plant.test for plant in PLANTS})
+    plants = PLANTS + BATCH_PLANTS
+    tests = sorted({plant.test for plant in plants})
     clean = run(["uv", "run", "pytest", "-q", "-p", "no:cacheprovider", *tests], project,
                 check=False, timeout=1800)  # fmt: skip
     assert clean.returncode == 0, clean.stdout[-3000:]
     survived = []
-    for plant in PLANTS:
+    for plant in plants:
         path = project / plant.file
         original = path.read_text()
         assert original.count(plant.old) == 1, f"{plant.item}: {plant.old!r} not in {plant.file}"

@@ -355,6 +355,10 @@ class PredictionLog:
                 found.update(str(v) for v in connection.execute(query).scalars())
         return sorted(found, key=lambda version: (len(version), version))
 
+    def batch_run_versions(self) -> list[tuple[str, str | None]]:
+        """Each indexed batch run's deciding and shadow versions, oldest first."""
+        return [(str(run.model_version), run.shadow_version) for run in self._batch_runs()]
+
     def _batch_runs(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> list[sa.Row[Any]]:
