@@ -175,7 +175,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert _git(repo, "status", "--porcelain") == ""
     standard = run(["make", "template-standard"], repo, check=False)
     assert standard.returncode == 0, standard.stdout + standard.stderr
-    assert "conformant: 8/8 checks pass" in standard.stdout
+    assert "conformant: 9/9 checks pass" in standard.stdout
 
 
 @pytest.mark.slow
@@ -238,7 +238,7 @@ def test_ci_judges_by_the_releases_checker_not_the_repositorys(
     `make template-standard` (the CI job) renders the recorded release's checker."""
     repo = project(NEW)
     (repo / "scripts/conformance.py").write_text(
-        "import sys\n\nprint('conformant: 8/8 checks pass')\nsys.exit(0)\n"
+        "import sys\n\nprint('conformant: 9/9 checks pass')\nsys.exit(0)\n"
     )
     _replace(repo / "config/settings.toml", 'direction = "maximize"', 'direction = "minimize"')
     _commit(repo, "a friendlier checker")
@@ -297,8 +297,8 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
         _git(repo, "checkout", "--", ".")
     (repo / "Makefile.local").write_text("train:\n\t-uv run groundwork-train || true\n")
     assert _conformance(repo) == {
-        "owned": ["Makefile.local redefines `train`, a target of the Makefile: give yours "
-                  "a new name"]
+        "owned": ["Makefile.local (line 2) redefines `train`, a target of the Makefile: "
+                  "give yours a new name"]
     }  # fmt: skip
     (repo / "Makefile.local").unlink()
     # Answers and user-owned files that no longer agree (an answer changed by an update).
@@ -341,6 +341,62 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
     _replace(repo / ".copier-answers.yml", "drift_psi_limit: 0.2", "drift_psi_limit: 0")
     failures = _conformance(repo)
     assert "'drift_psi_limit': must be in (0, 5]" in failures["answers"][0]
+
+
+# Ways a team (or a tired engineer) could switch the standard off without touching a
+# template-owned file, and the problem the standard then names. `{package}` is filled in.
+TRICKS: list[tuple[str, str, str, str]] = [
+    # (file, old text or "" to write the file, new text, problem named)
+    ("Makefile.local", "", "RUN := true\nTEMPLATE_PY := true\n",
+     "Makefile.local line 1 sets `RUN`, which the Makefile's targets (or make itself) rely on"),
+    ("Makefile.local", "", "T := train\n$(T):\n\techo fooled\n",
+     "Makefile.local (line 3) redefines `train`, a target of the Makefile"),
+    ("Makefile.local", "", "override CLI = true\n", "Makefile.local line 1 sets `CLI`"),
+    ("Makefile.local", "", "SHELL := /bin/true\n", "Makefile.local line 1 sets `SHELL`"),
+    ("Makefile.local", "", "MAKEFLAGS += -i\n", "Makefile.local adds make options ['i']"),
+    ("Makefile.local", "", "X := .IGNORE\n$(X):\n", "Makefile.local declares `.IGNORE`"),
+    ("Makefile.local", "", "export PYTEST_ADDOPTS := -k nothing\n",
+     "Makefile.local line 1 sets `PYTEST_ADDOPTS`, which changes what the tools CI runs do"),
+    ("Makefile.local", "", "test: skip-it\nskip-it:\n\ttrue\n",
+     "Makefile.local adds prerequisites ['skip-it'] to `test`"),
+    ("Makefile.local", "", "train\n", "make cannot parse the Makefile: Makefile.local:1: ***"),
+    ("config/settings.toml", "threshold = 0.75", "threshold = 0.500001",
+     "[gate] threshold 0.500001 is within 0.05 of what a trivial model reaches (0.5)"),
+    ("config/settings.toml", "champion_tolerance = 0.01", "champion_tolerance = 1000000.0",
+     "[gate] champion_tolerance 1000000.0 is not within less than half the range of roc_auc"),
+    ("config/settings.toml", "slice_tolerance = 0.1", "slice_tolerance = 100000000.0",
+     "[gate] slice_tolerance 100000000.0 is not within"),
+    ("config/settings.toml", "slice_min_rows = 30", "slice_min_rows = 1000000",
+     "[gate] slice_min_rows 1000000 is over 10,000"),
+    ("config/settings.toml", "baseline_margin = 0.05", "baseline_margin = 0.6",
+     "[gate] baseline_margin 0.6 is the whole range of roc_auc"),
+    ("config/contract.yaml", "    min: 18\n    max: 100\n", "",
+     "config/contract.yaml: feature `age` (int) has no min, max or allowed"),
+    ("config/contract.yaml", "    allowed: [basic, standard, premium]\n", "",
+     "config/contract.yaml: feature `plan` (category) has no allowed"),
+    ("config/contract.yaml", "    dtype: int\n    min: 0\n    max: 50\n", "",
+     "config/contract.yaml: column `support_calls` has no dtype"),
+]  # fmt: skip
+
+
+def test_the_standard_sees_through_each_trick(project: Callable[..., Path]) -> None:
+    repo = project(NEW)
+    ignored = run(["git", "check-ignore", "--quiet", "Makefile.local"], repo, check=False)
+    assert ignored.returncode == 1, "Makefile.local, the extension point, must reach git"
+    for file, old, new, problem in TRICKS:
+        path = repo / file
+        if old:
+            _replace(path, old, new)
+        else:
+            path.write_text(new)
+        problems = [line for lines in _conformance(repo).values() for line in lines]
+        if not old:
+            path.unlink()
+        _git(repo, "checkout", "--", ".")
+        assert any(problem in line for line in problems), (file, new, problems)
+    # What a team may do stays conformant: a target, a variable of its own.
+    (repo / "Makefile.local").write_text("MY_DATA := x\nmine: train\n\techo $(MY_DATA)\n")
+    assert _conformance(repo) == {}
 
 
 def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path) -> None:

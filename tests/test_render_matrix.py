@@ -69,8 +69,12 @@ ONLINE_MODULES = ["serving/api_schema", "serving/api", "serving/smoke", "serving
                   "serving/champion", "serving/rollout", "serving/shadow", "serving/telemetry",
                   "serving/load_benchmark", "serving/batching", "serving/processes",
                   "model/onnx_scoring"]  # fmt: skip
-BATCH_MODULES = ["serving/batch", "serving/batch_rollout", "serving/batch_benchmark",
-                 "monitoring/batch_log"]
+BATCH_MODULES = [
+    "serving/batch",
+    "serving/batch_rollout",
+    "serving/batch_benchmark",
+    "monitoring/batch_log",
+]
 
 
 def expected_files(case: dict[str, str], package: str = "customer_churn") -> set[str]:

@@ -180,4 +180,4 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
     assert asked.returncode == 1 and "[data] sample is not set" in asked.stdout
     settings = project / "config/settings.toml"
     settings.write_text(settings.read_text().replace("[data]\n", "[data]\nsample = false\n", 1))
-    assert "conformant: 8/8 checks pass" in run(conformance, project).stdout
+    assert "conformant: 9/9 checks pass" in run(conformance, project).stdout

@@ -6,7 +6,10 @@ Checks (docs/updating.md in the template explains each):
   charter   the required charter fields are filled in (no TODO);
   gate      config/settings.toml configures the quality gate completely, with the
             charter's metric, the direction that metric has, a threshold inside the
-            metric's range that a trivial model cannot pass, and well-formed guardrails;
+            metric's range that a trivial model cannot pass, tolerances and slice sizes
+            that do not switch a check off, and well-formed guardrails;
+  contract  config/contract.yaml gives every column a dtype, and every int, float and
+            category column the model may use a min, max or allowed values;
   data      [data] sample in config/settings.toml says whether the project runs on the
             synthetic sample (true) or on the team's configured source (false);
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
@@ -100,9 +103,23 @@ THRESHOLD_RANGE = {
     "mae": (0.0, float("inf")),
     "mape": (0.0, 10.0),
 }
-MAKE_TARGET = re.compile(
-    r"^([A-Za-z0-9_.-]+(?:[ \t]+[A-Za-z0-9_.-]+)*)[ \t]*::?(?!=)", re.MULTILINE
-)
+# Gate numbers within what they mean (docs/updating.md): a threshold this far above what
+# a trivial model reaches, tolerances below half a bounded metric's range (an error
+# metric's: at most the threshold), and slices of at most this many rows to judge.
+MIN_LIFT = 0.05
+MAX_SLICE_MIN_ROWS = 10_000
+# A contract column the model uses keeps one check on its values besides its type.
+VALUE_CHECKS = {
+    "int": ("min", "max", "allowed"),
+    "float": ("min", "max", "allowed"),
+    "category": ("allowed",),
+}
+# Make's own variables and special targets: set in Makefile.local, they change what
+# every recipe of the Makefile does (run it in another shell, ignore its errors...).
+MAKE_SPECIAL_TARGETS = {".IGNORE", ".ONESHELL", ".POSIX", ".DEFAULT", ".EXPORT_ALL_VARIABLES",
+                        ".SILENT", ".NOTPARALLEL"}  # fmt: skip
+# Variables tools read from the environment to change what they run or judge.
+TOOL_VARIABLES = re.compile(r"^(PYTEST_|PYTHON|UV_|RUFF_|MYPY|COVERAGE_|VIRTUAL_ENV)")
 
 
 @dataclass
@@ -260,12 +277,88 @@ def check_gate(project: Path) -> Check:
         problems.append("[gate] max_fairness_gap must be a number from 0 to 1")
     if gate.get("fairness_metric", "recall") not in FAIRNESS_METRICS:
         problems.append(f"[gate] fairness_metric must be one of {list(FAIRNESS_METRICS)}")
+    problems += unbounded_numbers(gate, metric)
     fairness = {"fairness_metric", "max_fairness_gap"}
     known = {"metric", "direction", "guardrails", *fairness, *GATE_NUMBERS, *SLICE_NUMBERS}
     extra = sorted(set(gate) - known)
     if extra:
         problems.append(f"[gate] has unknown keys {extra}: the gate has no switches")
     return Check("gate", not problems, problems)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def unbounded_numbers(gate: dict[str, Any], metric: Any) -> list[str]:
+    """Gate numbers so loose that they switch a check off, by what each means."""
+    if metric not in THRESHOLD_RANGE or not _number(gate.get("threshold")):
+        return []  # reported above
+    lowest, highest = THRESHOLD_RANGE[metric]
+    threshold = gate["threshold"]
+    problems = []
+    if metric in LOWER_IS_BETTER:
+        limit, scale = threshold, f"the threshold ({threshold})"
+    else:
+        limit, scale = (highest - lowest) / 2, f"less than half the range of {metric}"
+        if lowest < threshold < lowest + MIN_LIFT:
+            problems.append(
+                f"[gate] threshold {threshold} is within {MIN_LIFT} of what a trivial model "
+                f"reaches ({lowest}) on {metric}: it would pass a model that learnt nothing"
+            )
+        margin = gate.get("baseline_margin")
+        if _number(margin) and margin >= highest - lowest:
+            problems.append(
+                f"[gate] baseline_margin {margin} is the whole range of {metric}: no model "
+                "can beat the baseline by that much"
+            )
+    for key in ("champion_tolerance", "slice_tolerance"):
+        value = gate.get(key)
+        if not _number(value):
+            continue  # reported above, or absent (an older project)
+        if value > limit if metric in LOWER_IS_BETTER else value >= limit:
+            problems.append(
+                f"[gate] {key} {value} is not within {scale}: a tolerance that wide lets any "
+                "model through"
+            )
+    rows = gate.get("slice_min_rows")
+    if _number(rows) and rows > MAX_SLICE_MIN_ROWS:
+        problems.append(
+            f"[gate] slice_min_rows {rows} is over {MAX_SLICE_MIN_ROWS:,}: slices that large "
+            "are rare in a holdout, so no slice would ever be judged"
+        )
+    return problems
+
+
+def check_contract(project: Path) -> Check:
+    """Every column the model may use keeps its type and a check on its values."""
+    path = project / "config/contract.yaml"
+    if not path.exists():
+        return Check("contract", False, ["config/contract.yaml is missing"])
+    try:
+        contract = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        return Check("contract", False, [f"config/contract.yaml is not valid YAML: {error}"])
+    data = settings_section(project, "data")
+    personal = set(data.get("personal_data", [])) if isinstance(data, dict) else set()
+    columns = contract.get("columns") if isinstance(contract, dict) else None
+    if not isinstance(columns, dict) or not columns:
+        return Check("contract", False, ["config/contract.yaml describes no columns"])
+    kept_out = {contract.get("target"), contract.get("id_column"), *personal}
+    problems = []
+    for name, spec in columns.items():
+        spec = spec if isinstance(spec, dict) else {}
+        dtype = spec.get("dtype")
+        if dtype is None:
+            problems.append(f"config/contract.yaml: column `{name}` has no dtype")
+        elif name not in kept_out and dtype in VALUE_CHECKS:
+            if not any(spec.get(check) not in (None, []) for check in VALUE_CHECKS[dtype]):
+                wanted = ", ".join(VALUE_CHECKS[dtype]).replace(", allowed", " or allowed")
+                problems.append(
+                    f"config/contract.yaml: feature `{name}` ({dtype}) has no {wanted}: "
+                    "nothing would stop a broken value reaching the model"
+                )
+    return Check("contract", not problems, problems)
 
 
 def check_data(project: Path) -> Check:
@@ -419,25 +512,133 @@ def check_owned(project: Path, reference: Path | None) -> Check:
             problems.append(f"{relative} was deleted")
         elif actual.read_bytes() != expected.read_bytes():
             problems.append(f"{relative} was edited; move the change to an extension point")
-    problems += redefined_targets(project)
+    problems += subverted_makefile(project)
     return Check("owned", not problems, problems)
 
 
-def make_targets(text: str) -> set[str]:
-    return {name for names in MAKE_TARGET.findall(text) for name in names.split()}
+ORIGIN = re.compile(
+    r"^# (?:makefile|'override' directive) \(from '(?P<file>[^']+)', line (?P<line>\d+)\)"
+)
+VARIABLE = re.compile(r"^(?:override )?(?P<name>[^\s:#=?+!]+) *(?::{1,3}=|\?=|\+=|!=|=)")
+RECIPE = re.compile(r"^#  recipe to execute \(from '(?P<file>[^']+)', line (?P<line>\d+)\)")
+TARGET = re.compile(r"^(?P<name>[^\s:#=][^:=]*?)::? *(?P<prerequisites>[^=]*)$")
 
 
-def redefined_targets(project: Path) -> list[str]:
-    """Makefile.local may add targets; redefining one of the Makefile's would replace it."""
-    local, makefile = project / "Makefile.local", project / "Makefile"
-    if not local.exists() or not makefile.exists():
+@dataclass
+class MakeDatabase:
+    """What make made of a Makefile: each variable's origin, each target's recipe origin
+    and prerequisites."""
+
+    variables: dict[str, str]  # name: "Makefile.local line 3", "default", "environment"...
+    recipes: dict[str, str]  # target: where its recipe is from ("Makefile line 52")
+    prerequisites: dict[str, set[str]]
+    flags: set[str]  # MAKEFLAGS' single-letter options (i: ignore errors, k, n...)
+
+
+def make_database(folder: Path) -> MakeDatabase | str:
+    """`make -p` in `folder`: the database make builds from the Makefile and everything it
+    includes, however it was spelled (variables, computed names). Nothing is run: -n and
+    -q, for a target no recipe of which executes. A string says why make could not."""
+    try:
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-pnq", "-f", "Makefile", "help"],
+            cwd=folder, capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"make could not read the Makefile: {error}"
+    if "***" in result.stderr:
+        return f"make cannot parse the Makefile: {result.stderr.strip().splitlines()[-1]}"
+    variables: dict[str, str] = {}
+    recipes: dict[str, str] = {}
+    prerequisites: dict[str, set[str]] = {}
+    origin, in_files, target, flags = "", False, None, set()
+    for line in result.stdout.splitlines():
+        if line.startswith("# Files"):
+            in_files = True
+        elif line.startswith(("# VPATH", "# Pattern-specific", "# Implicit Rules")):
+            in_files = False
+        if not in_files:
+            found = ORIGIN.match(line)
+            if line.startswith("# "):
+                origin = f"{found['file']} line {found['line']}" if found else line[2:].strip()
+                continue
+            variable = VARIABLE.match(line)
+            if variable and origin:
+                variables[variable["name"]] = origin
+            if variable and variable["name"] == "MAKEFLAGS":
+                letters = line.split("=", 1)[1].split()
+                flags = set(letters[0]) if letters and not letters[0].startswith("-") else set()
+            origin = ""
+            continue
+        if not line.strip():
+            target = None
+            continue
+        rule = TARGET.match(line) if target is None and not line.startswith(("#", "\t")) else None
+        if rule:
+            target = rule["name"].strip()
+            prerequisites[target] = set(rule["prerequisites"].split("|")[0].split())
+            continue
+        recipe = RECIPE.match(line)
+        if recipe and target is not None:
+            recipes[target] = f"{recipe['file']} line {recipe['line']}"
+    return MakeDatabase(variables, recipes, prerequisites, flags)
+
+
+def _from_makefile(origin: str) -> bool:
+    return origin.startswith("Makefile line ")
+
+
+def subverted_makefile(project: Path) -> list[str]:
+    """Makefile.local may add targets and variables of its own. It may not change what the
+    Makefile's targets run: judged on make's own database, against the Makefile alone."""
+    if not (project / "Makefile.local").exists() or not (project / "Makefile").exists():
         return []
-    clash = make_targets(local.read_text()) & make_targets(makefile.read_text())
-    clash -= {".PHONY"}
-    return [
-        f"Makefile.local redefines `{target}`, a target of the Makefile: give yours a new name"
-        for target in sorted(clash)
-    ]
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "Makefile").write_bytes((project / "Makefile").read_bytes())
+        alone = make_database(Path(folder))
+    parsed = make_database(project)
+    if isinstance(parsed, str) or isinstance(alone, str):
+        return [parsed if isinstance(parsed, str) else str(alone)]
+    problems = []
+    for name, origin in sorted(parsed.variables.items()):
+        if " line " not in origin or _from_makefile(origin) or name == "MAKEFILE_LIST":
+            continue
+        if name in alone.variables:
+            problems.append(
+                f"{origin} sets `{name}`, which the Makefile's targets (or make itself) "
+                "rely on: give your variable a new name"
+            )
+        elif TOOL_VARIABLES.match(name):
+            problems.append(
+                f"{origin} sets `{name}`, which changes what the tools CI runs do: set it "
+                "in your own target's recipe instead"
+            )
+    for target, origin in sorted(parsed.recipes.items()):
+        if target in alone.recipes and not _from_makefile(origin):
+            problems.append(
+                f"{origin.split(' line ')[0]} (line {origin.split(' line ')[1]}) redefines "
+                f"`{target}`, a target of the Makefile: give yours a new name"
+            )
+    for target, wanted in sorted(alone.prerequisites.items()):
+        added = parsed.prerequisites.get(target, set()) - wanted
+        if added and not target.startswith("."):
+            problems.append(
+                f"Makefile.local adds prerequisites {sorted(added)} to `{target}`, a target "
+                "of the Makefile: make your own target depend on it instead"
+            )
+    added_flags = parsed.flags - alone.flags
+    if added_flags:
+        problems.append(
+            f"Makefile.local adds make options {sorted(added_flags)} (MAKEFLAGS), which change "
+            "how every recipe of the Makefile runs: remove them"
+        )
+    for special in sorted(MAKE_SPECIAL_TARGETS & set(parsed.prerequisites)):
+        if special not in alone.prerequisites:
+            problems.append(
+                f"Makefile.local declares `{special}`, which changes how make runs every "
+                "recipe of the Makefile: remove it"
+            )
+    return problems
 
 
 def run_checks(project: Path) -> list[Check]:
@@ -457,6 +658,7 @@ def run_checks(project: Path) -> list[Check]:
             check_answers(answers, reference, error),
             check_charter(project),
             check_gate(project),
+            check_contract(project),
             check_data(project),
             check_promotion(project, answers),
             check_agreement(project, answers),
