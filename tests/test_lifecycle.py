@@ -399,6 +399,35 @@ def test_the_standard_sees_through_each_trick(project: Callable[..., Path]) -> N
     assert _conformance(repo) == {}
 
 
+@pytest.mark.slow
+def test_the_required_tests_run_whatever_the_project_configures(
+    project: Callable[..., Path],
+) -> None:
+    """CI's standard runs the required tests itself and reads a junit report: options
+    that skip a required file are set aside, and a hook that drops tests is seen."""
+    repo = project(NEW)
+    _replace(repo / "pyproject.toml", 'addopts = "-ra --strict-markers"',
+             'addopts = "-ra --strict-markers --ignore=tests/test_gate.py"')  # fmt: skip
+    with (repo / "tests/conftest.py").open("a") as conftest:
+        conftest.write(
+            "\n\ndef pytest_collection_modifyitems(config, items):\n"
+            "    items[:] = [item for item in items if 'test_training' not in item.nodeid]\n"
+        )
+    command = [sys.executable, "scripts/conformance.py", "--json", "--run-required"]
+    result = run(command, repo, check=False, timeout=1200)
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    problems = checks["required"]["problems"]
+    dropped = "tests/test_training.py::test_training_promotes_a_champion_and_writes_reports"
+    assert f"{dropped} did not run (deselected or ignored)" in problems
+    assert all(line.startswith("tests/test_training.py::") for line in problems), problems
+    # test_gate.py ran despite addopts, and passed; the hook's drop names every test.
+    assert len(problems) == len(
+        [line for line in (repo / "tests/test_training.py").read_text().splitlines()
+         if line.startswith("def test_")]
+    )  # fmt: skip
+
+
 def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path) -> None:
     current = project(NEW, name="current")
     behind = project(OLD, name="behind")

@@ -21,6 +21,10 @@ Checks (docs/updating.md in the template explains each):
   merged    no update left work behind: no conflict markers, `.rej` files or
             unmerged paths (the same gate as `make template-update`, so an update
             opened by Renovate cannot merge half-resolved);
+  required  (with --run-required, as CI runs it) the required tests run and pass: each
+            test function of tests/test_gate.py, test_training.py and test_bad_data.py
+            passes at least once, with the project's pytest options set aside, checked
+            in a junit report, so a conftest hook that deselects them is seen;
   owned     template-owned files (the required tests among them) are unmodified:
             changes belong in the extension points (Makefile.local, an extra workflow
             file, ruff.toml extending pyproject.toml), or upstream in the template;
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import os
 import re
 import subprocess
 import sys
@@ -49,6 +54,8 @@ import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
 CONFLICT_MARKER = "<<<<<<< "
+# The required tests: the gate's rules and training's refusal to promote a failure.
+REQUIRED_TESTS = ["tests/test_gate.py", "tests/test_training.py", "tests/test_bad_data.py"]
 # Template-owned: updated by every `copier update`, never edited in place.
 TEMPLATE_OWNED = [
     "Makefile",
@@ -64,10 +71,7 @@ TEMPLATE_OWNED = [
     "scripts/propose_model.sh",
     "scripts/rename_package.py",
     "scripts/template_update.py",
-    # The required tests: the gate's rules and training's refusal to promote a failure.
-    "tests/test_gate.py",
-    "tests/test_training.py",
-    "tests/test_bad_data.py",
+    *REQUIRED_TESTS,
 ]
 # Charter lines that must be filled in: a label, and no TODO on its line.
 REQUIRED_CHARTER_FIELDS = [
@@ -351,13 +355,14 @@ def check_contract(project: Path) -> Check:
         dtype = spec.get("dtype")
         if dtype is None:
             problems.append(f"config/contract.yaml: column `{name}` has no dtype")
-        elif name not in kept_out and dtype in VALUE_CHECKS:
-            if not any(spec.get(check) not in (None, []) for check in VALUE_CHECKS[dtype]):
-                wanted = ", ".join(VALUE_CHECKS[dtype]).replace(", allowed", " or allowed")
-                problems.append(
-                    f"config/contract.yaml: feature `{name}` ({dtype}) has no {wanted}: "
-                    "nothing would stop a broken value reaching the model"
-                )
+            continue
+        checks = VALUE_CHECKS.get(dtype, ()) if name not in kept_out else ()
+        if checks and not any(spec.get(check) not in (None, []) for check in checks):
+            wanted = ", ".join(checks).replace(", allowed", " or allowed")
+            problems.append(
+                f"config/contract.yaml: feature `{name}` ({dtype}) has no {wanted}: "
+                "nothing would stop a broken value reaching the model"
+            )
     return Check("contract", not problems, problems)
 
 
@@ -641,7 +646,59 @@ def subverted_makefile(project: Path) -> list[str]:
     return problems
 
 
-def run_checks(project: Path) -> list[Check]:
+def required_tests(reference: Path) -> dict[str, set[str]]:
+    """Each required test file's test functions, as the template release renders them."""
+    import ast
+
+    found = {}
+    for relative in REQUIRED_TESTS:
+        tree = ast.parse((reference / relative).read_text())
+        names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        found[relative] = {name for name in names if name.startswith("test_")}
+    return found
+
+
+def check_required(project: Path, reference: Path | None) -> Check:
+    """The required tests run and pass, by file, with the project's pytest options
+    (addopts, PYTEST_ADDOPTS) set aside; a junit report then shows that each test
+    function ran at least once and none failed, so a conftest hook that deselects or
+    skips them is seen."""
+    import xml.etree.ElementTree as ElementTree
+
+    if reference is None:
+        return Check("required", False, ["no reference render to take the tests from"])
+    expected = required_tests(reference)
+    with tempfile.TemporaryDirectory() as folder:
+        junit = Path(folder) / "required.xml"
+        command = ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+                   f"--junitxml={junit}", *REQUIRED_TESTS]  # fmt: skip
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+        result = subprocess.run(
+            command, cwd=project, capture_output=True, text=True, check=False, env=environment
+        )
+        if not junit.exists():
+            tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+            return Check("required", False, [f"pytest did not run: {' / '.join(tail)}"])
+        outcomes: dict[tuple[str, str], set[str]] = {}
+        for case in ElementTree.parse(junit).iter("testcase"):
+            module = case.get("classname", "").replace(".", "/") + ".py"
+            function = case.get("name", "").split("[")[0]
+            outcome = next((child.tag for child in case), "passed")
+            outcomes.setdefault((module, function), set()).add(outcome)
+    problems = []
+    for file, functions in expected.items():
+        for function in sorted(functions):
+            seen = outcomes.get((file, function), set())
+            if not seen:
+                problems.append(f"{file}::{function} did not run (deselected or ignored)")
+            elif seen & {"failure", "error"}:
+                problems.append(f"{file}::{function} failed")
+            elif "passed" not in seen:
+                problems.append(f"{file}::{function} never passed (skipped every time)")
+    return Check("required", not problems, problems)
+
+
+def run_checks(project: Path, run_required: bool = False) -> list[Check]:
     answers = read_answers(project)
     with tempfile.TemporaryDirectory() as folder:
         rendered = Path(folder) / "reference"
@@ -654,6 +711,7 @@ def run_checks(project: Path) -> list[Check]:
             error = re.sub(r"\s+", " ", str(exc)).strip()[:300]
         if error is not None:
             reference = None
+        required = [check_required(project, reference)] if run_required else []
         return [
             check_answers(answers, reference, error),
             check_charter(project),
@@ -664,6 +722,7 @@ def run_checks(project: Path) -> list[Check]:
             check_agreement(project, answers),
             check_merged(project),
             check_owned(project, reference),
+            *required,
         ]
 
 
@@ -686,11 +745,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only say (exit status 0 or 1) whether the recorded template source is usable",
     )
+    parser.add_argument(
+        "--run-required",
+        action="store_true",
+        help="also run the required tests and check from a junit report that each passed",
+    )
     args = parser.parse_args(argv)
     if args.source_ok:
         return 0 if source_problem(read_answers(args.project)) is None else 1
     try:
-        checks = run_checks(args.project)
+        checks = run_checks(args.project, args.run_required)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
