@@ -40,8 +40,8 @@ def date_parts(frame: pd.DataFrame) -> np.ndarray:
     """Year, month and day of week of each date column; unparseable dates are missing.
 
     Each value is parsed on its own terms: pandas otherwise infers one format from the
-    first value, and a batch mixing "2023-11-26" with "2023-11-26T08:00:00" would lose
-    the dates that differ, so a row's score would depend on the rows beside it.
+    first value, and a batch mixing dates with and without a time of day would lose the
+    ones spelled otherwise, so a row's score would depend on the rows beside it.
     """
     import pandas as pd
 
