@@ -113,16 +113,19 @@ def http(url: str, payload: Any | None = None) -> tuple[int, str]:
 
 
 def workflow_steps(project: Path, workflow: str, job: str | None = None) -> list[str]:
-    """The `run:` commands of a generated GitHub workflow: one job's, or all jobs' in order.
+    """The `make` commands of a generated GitHub workflow: one job's, or all jobs' in order.
 
-    A job that calls a reusable workflow (monitor → ct) has no steps of its own.
+    A job that calls a reusable workflow (monitor → ct) has no steps of its own. The two
+    shell steps that must not go through make (the `merged` check and the platform's
+    standard) are left out: tests/test_lifecycle.py runs them.
     """
     path = project / ".github" / "workflows" / f"{workflow}.yml"
     if not path.exists():
         return []
     jobs = yaml.safe_load(path.read_text())["jobs"]
     chosen = [jobs[job]] if job else list(jobs.values())
-    return [step["run"] for steps in chosen for step in steps.get("steps", []) if "run" in step]
+    runs = [step["run"] for steps in chosen for step in steps.get("steps", []) if "run" in step]
+    return [command for command in runs if command.startswith("make ")]
 
 
 def load_script(path: Path) -> ModuleType:

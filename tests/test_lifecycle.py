@@ -6,6 +6,7 @@ the fleet view."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,19 @@ OWNED_MARKER = "# 0.2.0: a template-owned change"
 USER_MARKER = "0.2.0: a change to a user-owned file"
 SHARED_MARKER = "# 0.2.0: a change to a shared module"
 FLEET = ROOT / "tools" / "fleet.py"
+# A line of one file of each kind (docs/updating.md), which 0.2.0 changes: file -> (the
+# line, the kind).
+FIRST_LINES = {
+    "src/{{package_name}}/model/gate.py": (
+        '"""The quality gate: the rules a model must pass',
+        "template-owned",
+    ),
+    "src/{{package_name}}/model/estimators.py": (
+        '"""The baseline and the candidate model, each one',
+        "user-owned",
+    ),
+    "src/{{package_name}}/model/evaluate.py": ('"""Holdout evaluation, shared by', "shared"),
+}
 CHANGELOG = f"""# Changelog
 
 ## {NEW}
@@ -64,6 +78,8 @@ def _release_two(template: Path) -> None:
         features.write(f"# {USER_MARKER}\n")
     with (jinja / "src/{{package_name}}/model/train.py.jinja").open("a") as train:
         train.write("\n\n" + SHARED_MARKER + "\n")  # formatted, as a release is
+    for file, (line, _) in FIRST_LINES.items():  # one line of each kind of file
+        _replace(jinja / file, line, line.replace('"""', '"""(0.2.0) ', 1))
     (jinja / "docs/groundwork-changelog.md").unlink()  # a copy of the real one
     (jinja / "docs/groundwork-changelog.md").write_text(CHANGELOG)
     (jinja / "docs/operations").mkdir()
@@ -178,6 +194,77 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     assert "conformant: 9/9 checks pass" in standard.stdout
 
 
+def _ownership_rows() -> dict[str, str]:
+    """docs/updating.md's ownership table: kind -> what it says `copier update` does."""
+    rows = {}
+    for line in (ROOT / "docs/updating.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("**"):
+            rows[cells[0].strip("*")] = cells[2]
+    return rows
+
+
+@pytest.mark.slow
+def test_each_kind_of_file_updates_as_the_docs_say(project: Callable[..., Path]) -> None:
+    """The team edits the very line 0.2.0 changes in a file of each kind; the update
+    does what docs/updating.md's table says for that kind, and the standard follows."""
+    rows = _ownership_rows()
+    assert set(rows) == {"user-owned", "template-owned", "shared"}
+    assert rows["user-owned"].startswith("never written again")
+    assert rows["template-owned"].startswith(
+        "the new version is merged with the file (an "
+        "edit on lines the release changed becomes "
+        "conflict markers); the standard (`owned`) fails"
+    )
+    assert "an edit on lines the release changed becomes conflict markers" in rows["shared"]
+    repo = project()
+    package = answers_of(repo)["package_name"]
+    for file, (line, _) in FIRST_LINES.items():
+        _replace(repo / file.replace("{{package_name}}", package), line,
+                 line.replace('"""', '"""Ours: ', 1))  # fmt: skip
+    _commit(repo, "the team edits one line of each kind of file")
+
+    result = _update(repo)
+    assert "template-update: status 1" in result.stderr, result.stdout + result.stderr
+    for file, (_, kind) in FIRST_LINES.items():
+        relative = file.replace("{{package_name}}", package)
+        text = (repo / relative).read_text()
+        conflicted = f"{relative}: conflict markers" in result.stdout
+        if kind == "user-owned":  # never written again: the team's line, no markers
+            assert not conflicted and "<<<<<<<" not in text and '"""(0.2.0)' not in text
+            assert '"""Ours: ' in text, relative
+        else:  # merged; the overlapping edit is conflict markers holding both lines
+            assert conflicted, (relative, result.stdout)
+            assert '"""Ours: ' in text and '"""(0.2.0) ' in text
+    # Resolved by taking the release's lines: a decision module must be the release's.
+    gate = next(f for f, (_, kind) in FIRST_LINES.items() if kind == "template-owned")
+    gate = gate.replace("{{package_name}}", package)
+    evaluate = repo / f"src/{package}/model/evaluate.py"
+    for path in (repo / gate, evaluate):
+        path.write_text(_resolve(path.read_text(), keep="after updating"))
+    assert _conformance(repo).get("owned") is None
+    _replace(repo / gate, '"""(0.2.0) ', '"""Ours: ')
+    assert _conformance(repo)["owned"] == [f"{gate} was edited; move the change to an "
+                                           "extension point"]  # fmt: skip
+
+
+def _resolve(text: str, keep: str) -> str:
+    """Conflict markers resolved: "after updating" keeps the release's side, else ours."""
+    out, side = [], None
+    for line in text.splitlines(keepends=True):
+        if line.startswith("<<<<<<< "):
+            side = "ours"
+        elif line.startswith("||||||| ") and side == "ours":
+            side = "base"
+        elif line.startswith("=======") and side in ("ours", "base"):
+            side = "theirs"
+        elif line.startswith(">>>>>>> "):
+            side = None
+        elif side is None or (side != "base" and (side == "theirs") == (keep == "after updating")):
+            out.append(line)
+    return "".join(out)
+
+
 @pytest.mark.slow
 def test_edit_to_a_template_owned_file_surfaces_as_a_conflict(
     project: Callable[..., Path],
@@ -246,6 +333,110 @@ def test_ci_judges_by_the_releases_checker_not_the_repositorys(
     assert standard.returncode != 0
     assert "scripts/conformance.py was edited" in standard.stdout
     assert "direction must be maximize" in standard.stdout
+
+
+def _ci_standard_step(repo: Path) -> str:
+    """The shell of the CI step that runs the standard, as the workflow has it."""
+    workflow = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["template-standard"]["steps"]
+    script: str = next(step["run"] for step in steps if "GROUNDWORK_STANDARD_URL" in str(step))
+    return script
+
+
+@pytest.mark.slow
+def test_ci_judges_by_the_platforms_source_not_the_projects(
+    project: Callable[..., Path], template: Path, tmp_path: Path
+) -> None:
+    """A fork whose checker always passes, recorded as the project's `_src_path`, fools
+    `make template-standard`; CI's step, given the platform's source, is not fooled."""
+    fork = tmp_path / "fork"
+    _git(tmp_path, "clone", "--quiet", str(template), str(fork))
+    always = "import sys\n\nprint('conformant: 9/9 checks pass')\nsys.exit(0)\n"
+    (fork / "template/scripts/conformance.py").write_text(always)
+    _commit(fork, "a friendlier checker")
+    _git(fork, "tag", "--force", NEW)
+    repo = project(NEW)
+    _replace(repo / ".copier-answers.yml", f"_src_path: {template}", f"_src_path: {fork}")
+    (repo / "scripts/conformance.py").write_text(always)
+    _replace(repo / "config/settings.toml", "threshold = 0.75", "threshold = 0.5")
+    _commit(repo, "judged by our own fork")
+    fooled = run(["make", "template-standard"], repo, check=False)
+    assert fooled.returncode == 0 and "conformant: 9/9" in fooled.stdout  # the trick works
+
+    step = _ci_standard_step(repo)
+    environment = {**os.environ, "GROUNDWORK_STANDARD_URL": str(template)}
+    judged = subprocess.run(["bash", "-ec", step], cwd=repo, env=environment, text=True,
+                            capture_output=True, check=False)  # fmt: skip
+    assert judged.returncode == 1, judged.stdout + judged.stderr
+    assert f"judged by the platform's source {template} (at {NEW})" in judged.stdout
+    assert "scripts/conformance.py was edited" in judged.stdout
+    assert "[gate] threshold 0.5 is outside (0.5, 1.0]" in judged.stdout
+    # Without the platform's source, the step says who judged and that it could be chosen.
+    unset = {key: value for key, value in environment.items() if key != "GROUNDWORK_STANDARD_URL"}
+    local = subprocess.run(["bash", "-ec", step], cwd=repo, env=unset, text=True,
+                           capture_output=True, check=False)  # fmt: skip
+    assert "GROUNDWORK_STANDARD_URL is not set" in local.stdout
+
+
+def test_the_platform_source_reports_a_project_behind(
+    project: Callable[..., Path], template: Path
+) -> None:
+    """Judged by the platform's source, an older recorded release is reported."""
+    repo = project(OLD)
+    result = run([sys.executable, "scripts/conformance.py", "--json", "--source",
+                  str(template)], repo, check=False)  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["judged_by"] == f"judged by the platform's source {template} (at {OLD})"
+    answers = next(check for check in report["checks"] if check["name"] == "answers")
+    assert answers["problems"] == [f"behind: the platform's newest release is {NEW}, this "
+                                   f"project records {OLD}; run make template-update"]  # fmt: skip
+    assert result.returncode == 1
+
+
+def _merged_step(repo: Path, provider: str) -> str:
+    """CI's first check, which must run before make parses anything."""
+    if provider == "gitlab":
+        gitlab = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
+        script: str = next(s for s in gitlab[".python"]["before_script"] if "<<<<<<<" in s)
+        return script
+    workflow = yaml.safe_load((repo / ".github/workflows/ci.yml").read_text())
+    steps = workflow["jobs"]["checks"]["steps"]
+    first = next(n for n, step in enumerate(steps) if "run" in step)
+    assert steps[first].get("name") == "merged", "the merged check must be the first to run"
+    run_block: str = steps[first]["run"]
+    return run_block
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_ci_names_conflicts_before_make_reads_the_makefile(
+    project: Callable[..., Path], provider: str
+) -> None:
+    """What Renovate's raw `copier update` can leave: CI's first step lists it, instead
+    of make failing on a Makefile it cannot parse."""
+    repo = project(NEW, ci_provider=provider)
+    step = _merged_step(repo, provider)
+    clean = subprocess.run(["sh", "-ec", step], cwd=repo, text=True, capture_output=True,
+                           check=False)  # fmt: skip
+    assert clean.returncode == 0 and clean.stdout == "", clean.stdout + clean.stderr
+    makefile = repo / "Makefile"
+    lines = makefile.read_text().splitlines(keepends=True)
+    lines[4:4] = ["<<<<<<< before updating\n", "RUN := uv run\n", "=======\n",
+                  "RUN := uv run --frozen\n", ">>>>>>> after updating\n"]  # fmt: skip
+    makefile.write_text("".join(lines))
+    (repo / "pyproject.toml.rej").write_text("@@ a rejected hunk\n")
+    _commit(repo, "what a raw update left")
+    parsed = run(["make", "help"], repo, check=False)
+    assert parsed.returncode != 0 and "missing separator" in parsed.stderr  # make's words
+    result = subprocess.run(["sh", "-ec", step], cwd=repo, text=True, capture_output=True,
+                            check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "merged: an update left work to resolve; resolve each, run the tests, commit:",
+        "  - Makefile: conflict markers at line(s) 5",
+        "  - pyproject.toml.rej: rejected hunks from the update",
+    ]
+    # The standard's merged check names the same lines.
+    assert "Makefile: conflict markers at line(s) 5" in _conformance(repo)["merged"]
 
 
 def _conformance(repo: Path) -> dict[str, list[str]]:
@@ -376,6 +567,10 @@ TRICKS: list[tuple[str, str, str, str]] = [
      "config/contract.yaml: feature `plan` (category) has no allowed"),
     ("config/contract.yaml", "    dtype: int\n    min: 0\n    max: 50\n", "",
      "config/contract.yaml: column `support_calls` has no dtype"),
+    # The code that decides a promotion is the template's, byte for byte.
+    ("src/{package}/model/gate.py", "return all(check.passed for check in self.checks)",
+     "return True", "src/{package}/model/gate.py was edited"),
+    ("src/{package}/data/contract.py", "", "", "src/{package}/data/contract.py was deleted"),
 ]  # fmt: skip
 
 
@@ -383,16 +578,20 @@ def test_the_standard_sees_through_each_trick(project: Callable[..., Path]) -> N
     repo = project(NEW)
     ignored = run(["git", "check-ignore", "--quiet", "Makefile.local"], repo, check=False)
     assert ignored.returncode == 1, "Makefile.local, the extension point, must reach git"
+    package = answers_of(repo)["package_name"]
     for file, old, new, problem in TRICKS:
-        path = repo / file
+        path = repo / file.format(package=package)
         if old:
             _replace(path, old, new)
-        else:
+        elif new:
             path.write_text(new)
+        else:
+            path.unlink()
         problems = [line for lines in _conformance(repo).values() for line in lines]
-        if not old:
+        if not old and new:
             path.unlink()
         _git(repo, "checkout", "--", ".")
+        problem = problem.format(package=package)
         assert any(problem in line for line in problems), (file, new, problems)
     # What a team may do stays conformant: a target, a variable of its own.
     (repo / "Makefile.local").write_text("MY_DATA := x\nmine: train\n\techo $(MY_DATA)\n")
@@ -459,12 +658,15 @@ def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path)
     (broken / "scripts/conformance.py").write_text("print('conformant')\n")
     corrupt = project(NEW, name="corrupt")
     (corrupt / ".copier-answers.yml").write_text("_commit: [unclosed\n")
+    # A copy without its git history cannot take an update: unhealthy, saying why.
+    loose = current.parent / "loose"
+    shutil.copytree(current, loose, ignore=shutil.ignore_patterns(".git"))
     # A remote repository (git's file:// transport, cloned shallowly to a cache) and
     # rows that cannot be read: reported next to the others, never an abort.
     remote = f"file://{current}"
     cache = {"GROUNDWORK_FLEET_CACHE": str(current.parent / "fleet-cache")}
     result = run([sys.executable, str(FLEET), "--json", str(broken), str(corrupt), remote,
-                  "nowhere", "file:///no/such/repo.git"], ROOT, check=False,
+                  "nowhere", "file:///no/such/repo.git", str(loose)], ROOT, check=False,
                  env=cache)  # fmt: skip
     assert result.returncode == 1, result.stderr
     rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
@@ -472,6 +674,10 @@ def test_fleet_reports_a_mixed_set(project: Callable[..., Path], template: Path)
     assert "is not valid YAML" in rows["corrupt"]["error"]
     assert rows[current.name]["healthy"] is True, rows[current.name]
     assert rows["nowhere"]["error"] == "not a directory"
+    assert rows["loose"]["healthy"] is False
+    assert rows["loose"]["why"] == (
+        "error: not a git repository: copier update needs one (git init, then commit)"
+    )
     assert rows["repo.git"]["why"].startswith("error: cannot fetch file:///no/such/repo.git")
 
 
@@ -487,7 +693,8 @@ def test_the_ownership_docs_match_the_code() -> None:
         if pattern in (".github/workflows/*.yml", ".gitlab-ci.yml"):
             assert "the CI workflows" in docs
         else:
-            assert f"`{pattern}`" in docs, f"docs/updating.md does not list {pattern}"
+            shown = pattern.replace("src/*/", "src/<package>/")
+            assert f"`{shown}`" in docs, f"docs/updating.md does not list {shown}"
 
 
 def test_the_documented_quickstart_says_how_to_fix_its_source(tmp_path: Path) -> None:
@@ -692,6 +899,33 @@ def test_a_problem_type_change_is_refused_with_the_list_then_applies(
     _commit(repo, "template: regression")
     assert _conformance(repo) == {}
     _make_green(repo)
+
+
+@pytest.mark.slow
+def test_a_data_source_change_is_refused_until_the_settings_follow(
+    project: Callable[..., Path],
+) -> None:
+    """The reader follows `[data] source`; compose.yaml and the README, the answer. An
+    answer change that would leave them apart is refused, naming the setting."""
+    repo = project()
+    refused = _update(repo, f"VERSION={OLD}", "SET=data_source=parquet")
+    assert "template-update: status 3, refused" in refused.stderr, refused.stdout
+    assert ("config/settings.toml [data] source is 'csv' but the answers say 'parquet' "
+            "(data_source)") in refused.stdout  # fmt: skip
+    assert _git(repo, "status", "--porcelain") == ""
+
+    settings = repo / "config/settings.toml"
+    _replace(settings, 'source = "csv"', 'source = "parquet"')
+    _replace(settings, 'path = "data/raw/training.csv"', 'path = "data/raw/training.parquet"')
+    _replace(settings, 'scoring_path = "data/raw/scoring.csv"',
+             'scoring_path = "data/raw/scoring.parquet"')  # fmt: skip
+    _commit(repo, "our data is parquet now")
+    assert "data_source" in " ".join(_conformance(repo)["agree"])  # apart until the answer
+    applied = _update(repo, f"VERSION={OLD}", "SET=data_source=parquet")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "scoring.parquet" in (repo / "compose.yaml").read_text()
+    _commit(repo, "template: parquet")
+    assert _conformance(repo) == {}
 
 
 def test_the_changelog_ships_and_the_update_reads_its_releases(

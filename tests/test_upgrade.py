@@ -178,6 +178,10 @@ def test_a_project_made_at_0_2_0_updates_and_stays_green(tmp_path: Path) -> None
                    "python", "scripts/conformance.py"]  # fmt: skip
     asked = run(conformance, project, check=False)
     assert asked.returncode == 1 and "[data] sample is not set" in asked.stdout
+    # The gate decides promotions, so it is the template's now: the merged edit is named.
+    assert "src/customer_churn/model/gate.py was edited" in asked.stdout
+    gate = package / "model/gate.py"
+    gate.write_text(gate.read_text().replace(TEAM_GATE_EDIT, "in the metric's direction."))
     settings = project / "config/settings.toml"
     settings.write_text(settings.read_text().replace("[data]\n", "[data]\nsample = false\n", 1))
     assert "conformant: 9/9 checks pass" in run(conformance, project).stdout

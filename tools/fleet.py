@@ -11,7 +11,8 @@ default, or JSON.
 A repository is a local path or a git URL (https://, ssh, file://, gh:org/repo,
 gl:org/repo), cloned shallowly into a cache (~/.cache/groundwork-fleet, or
 $GROUNDWORK_FLEET_CACHE). Repositories are checked in parallel. A repository that
-cannot be read (a bad path, an unreachable remote, a corrupt answers file) becomes an
+cannot be read or updated (a bad path, an unreachable remote, a folder that is not
+its own git repository, a corrupt answers file) becomes an
 error row; the others are still reported. Every unhealthy row says why.
 
 Exit status: 0 every repository current and conformant, 1 otherwise, 2 bad usage.
@@ -141,6 +142,11 @@ def inspect(repo_name: str) -> RepoStatus:
         return status
     if not repo.is_dir():
         status.error = "not a directory"
+        return status
+    inside = subprocess.run(["git", "-C", str(repo), "rev-parse", "--show-toplevel"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    if inside.returncode != 0 or Path(inside.stdout.strip()).resolve() != repo.resolve():
+        status.error = "not a git repository: copier update needs one (git init, then commit)"
         return status
     answers_path = repo / ANSWERS_FILE
     if not answers_path.exists():

@@ -15,8 +15,8 @@ Checks (docs/updating.md in the template explains each):
   promotion [registry] promotion in config/settings.toml is the ct_promotion answer the
             workflows were generated for (a changed answer does not reach that file);
   agree     the answers, the package, config/settings.toml and config/contract.yaml
-            agree: package folder, problem type, metric, target, registry backend, and a
-            [serving] section when the project serves online (an answer changed by an
+            agree: package folder, problem type, metric, target, registry backend, data
+            source, and a [serving] section when the project serves online (an answer changed by an
             update does not reach user-owned files);
   merged    no update left work behind: no conflict markers, `.rej` files or
             unmerged paths (the same gate as `make template-update`, so an update
@@ -30,9 +30,16 @@ Checks (docs/updating.md in the template explains each):
             file, ruff.toml extending pyproject.toml), or upstream in the template;
             Makefile.local adds targets and never redefines the Makefile's own.
 
+Who judges: the template source renders the reference the project is compared with.
+Locally that is the project's own `_src_path`, which the project can change, and the
+report says so. CI passes `--source` with the platform's URL (an organisation-level
+variable, GROUNDWORK_STANDARD_URL), runs this script from that source's render, and is
+behind when that source has a newer release than the project records.
+
 Run with `make template-standard` (with the check for a newer template) or directly:
-  uv run --no-project --with 'copier>=9.19' python scripts/conformance.py [--json] [PATH]
-Exit status: 0 conformant, 1 not conformant.
+  uv run --no-project --with 'copier>=9.19' python scripts/conformance.py [--json]
+      [--source URL] [--run-required] [PATH]
+Exit status: 0 conformant, 1 not conformant, 2 not a generated project.
 """
 
 from __future__ import annotations
@@ -51,11 +58,24 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.version import InvalidVersion, Version
 
 ANSWERS_FILE = ".copier-answers.yml"
 CONFLICT_MARKER = "<<<<<<< "
 # The required tests: the gate's rules and training's refusal to promote a failure.
 REQUIRED_TESTS = ["tests/test_gate.py", "tests/test_training.py", "tests/test_bad_data.py"]
+# Modules whose edit changes what is promoted: the gate, the metrics and value it
+# judges by, the contract that admits data, and the registry that records the verdict.
+DECIDING_MODULES = [
+    "src/*/model/gate.py",
+    "src/*/model/metrics.py",
+    "src/*/model/value.py",
+    "src/*/data/contract.py",
+    "src/*/registry/base.py",
+    "src/*/registry/promotion.py",
+    "src/*/registry/mlflow_registry.py",
+    "src/*/registry/local_registry.py",
+]
 # Template-owned: updated by every `copier update`, never edited in place.
 TEMPLATE_OWNED = [
     "Makefile",
@@ -72,6 +92,9 @@ TEMPLATE_OWNED = [
     "scripts/rename_package.py",
     "scripts/template_update.py",
     *REQUIRED_TESTS,
+    # The code that decides a promotion: teams change behaviour through the extension
+    # points (features, estimators, the team's rule, settings), not here.
+    *DECIDING_MODULES,
 ]
 # Charter lines that must be filled in: a label, and no TODO on its line.
 REQUIRED_CHARTER_FIELDS = [
@@ -421,13 +444,15 @@ def check_agreement(project: Path, answers: dict[str, Any]) -> Check:
             "and rename with `make rename-package NEW=<name>`, which moves your files and "
             "the answer together"
         )
-    sections = ("project", "gate", "serving", "registry")
+    sections = ("project", "gate", "serving", "registry", "data")
     settings = {name: settings_section(project, name) for name in sections}
     tracking = answers.get("tracking")
     expected = {
         ("project", "problem_type"): ("problem_type", answers.get("problem_type")),
         ("gate", "metric"): ("success_metric", answers.get("success_metric")),
         ("registry", "backend"): ("tracking", {"mlflow": "mlflow", "none": "local"}.get(tracking)),
+        # The compose file, README and dependencies follow the answer; the reader, this.
+        ("data", "source"): ("data_source", answers.get("data_source")),
     }
     for (section, key), (answer, wanted) in expected.items():
         found = settings[section]
@@ -698,22 +723,68 @@ def check_required(project: Path, reference: Path | None) -> Check:
     return Check("required", not problems, problems)
 
 
-def run_checks(project: Path, run_required: bool = False) -> list[Check]:
+def judged_by(answers: dict[str, Any], source: str | None) -> str:
+    """Which template source judges, and whether the project could have chosen it."""
+    if source:
+        return f"judged by the platform's source {source} (at {answers.get('_commit')})"
+    return (
+        f"judged by this project's own _src_path {answers.get('_src_path')} (at "
+        f"{answers.get('_commit')}), which the project can change: CI passes the "
+        "platform's source (GROUNDWORK_STANDARD_URL)"
+    )
+
+
+def newest_release(source: str) -> Version | None:
+    """The newest release tag of a git source (pre-releases aside), or None."""
+    listed = subprocess.run(
+        ["git", "ls-remote", "--tags", "--refs", source.removeprefix("git+")],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    versions = []
+    for line in listed.stdout.splitlines():
+        try:
+            version = Version(line.rsplit("/", 1)[-1])
+        except InvalidVersion:
+            continue
+        if not version.is_prerelease:
+            versions.append(version)
+    return max(versions, default=None)
+
+
+def behind(answers: dict[str, Any], source: str) -> list[str]:
+    """The platform's source has a release newer than the one the project records."""
+    newest = newest_release(source)
+    try:
+        recorded = Version(str(answers.get("_commit")))
+    except InvalidVersion:
+        return [f"{ANSWERS_FILE} records _commit {answers.get('_commit')}, not a release"]
+    if newest is not None and newest > recorded:
+        return [f"behind: the platform's newest release is {newest}, this project records "
+                f"{recorded}; run make template-update"]  # fmt: skip
+    return []
+
+
+def run_checks(project: Path, run_required: bool = False, source: str | None = None) -> list[Check]:
     answers = read_answers(project)
+    judging = {**answers, "_src_path": source} if source else answers
     with tempfile.TemporaryDirectory() as folder:
         rendered = Path(folder) / "reference"
         reference: Path | None = rendered
-        error = source_problem(answers)
+        error = source_problem(judging)
         try:
             if error is None:
-                render_reference(answers, rendered)
+                render_reference(judging, rendered)
         except Exception as exc:  # copier raises many types; report, do not crash
             error = re.sub(r"\s+", " ", str(exc)).strip()[:300]
         if error is not None:
             reference = None
         required = [check_required(project, reference)] if run_required else []
+        answers_check = check_answers(answers, reference, error)
+        if source and reference is not None:
+            answers_check.problems += behind(answers, source)
+            answers_check.passed = not answers_check.problems
         return [
-            check_answers(answers, reference, error),
+            answers_check,
             check_charter(project),
             check_gate(project),
             check_contract(project),
@@ -746,6 +817,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only say (exit status 0 or 1) whether the recorded template source is usable",
     )
     parser.add_argument(
+        "--source",
+        help="judge by this template source (CI: the platform's URL), not the project's "
+        "_src_path, and report the project behind when it has a newer release",
+    )
+    parser.add_argument(
         "--run-required",
         action="store_true",
         help="also run the required tests and check from a junit report that each passed",
@@ -754,14 +830,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.source_ok:
         return 0 if source_problem(read_answers(args.project)) is None else 1
     try:
-        checks = run_checks(args.project, args.run_required)
+        checks = run_checks(args.project, args.run_required, args.source)
+        judge = judged_by(read_answers(args.project), args.source)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     passed = all(check.passed for check in checks)
     if args.json:
-        print(json.dumps({"conformant": passed, "checks": [asdict(c) for c in checks]}, indent=2))
+        checked = [asdict(c) for c in checks]
+        print(json.dumps({"conformant": passed, "judged_by": judge, "checks": checked}, indent=2))
     else:
+        print(f"{judge}\n")
         print(report(checks))
     return 0 if passed else 1
 

@@ -47,6 +47,7 @@ from conformance import (
     is_template_owned,
     read_answers,
     render_reference,
+    render_template,
     source_problem,
     unresolved,
 )
@@ -121,14 +122,19 @@ def _blocks(text: str, header: str, ends: str = r"^\S") -> dict[str, str]:
     return {name: "\n".join(lines).rstrip() + "\n" for name, lines in blocks.items()}
 
 
-def complete_runbook(project: Path, target: Path) -> list[str]:
-    """Runbook entries (`### Alert`) for alert rules the template now has: inserted at
-    the end of the team's `## Alerts` section, where the alert links point."""
+def _block_names(path: Path, header: str) -> set[str]:
+    return set(_blocks(path.read_text(), header)) if path.is_file() else set()
+
+
+def complete_runbook(project: Path, target: Path, unchanged: Path) -> list[str]:
+    """Runbook entries (`### Alert`) for alert rules the answer change brings: inserted
+    at the end of the team's `## Alerts` section, where the alert links point."""
     ours, theirs = project / RUNBOOK, target / RUNBOOK
     if not ours.is_file() or not theirs.is_file():
         return []
     lines = ours.read_text().splitlines()
     have = {line.strip() for line in lines if line.startswith("### ")}
+    have |= _block_names(unchanged / RUNBOOK, r"^(### .+?)\s*$")
     entries = _blocks(theirs.read_text(), r"^(### .+?)\s*$", ends=r"^#{1,3} ")
     missing = {name: block for name, block in entries.items() if name not in have}
     if not missing:
@@ -146,10 +152,12 @@ def complete_runbook(project: Path, target: Path) -> list[str]:
     return [f"{RUNBOOK}: added the entries for {added} from the template (yours: adapt them)"]
 
 
-def complete_yours(project: Path, target: Path) -> list[str]:
+def complete_yours(project: Path, target: Path, unchanged: Path) -> list[str]:
     """Add what an answer change needs to files that are yours, without touching a line
-    of them: settings sections and alert rule groups the template now has and yours
-    lack (serving_mode batch -> online adds [serving] and the latency rules)."""
+    of them: settings sections and alert rule groups the new answers bring (in `target`,
+    not in `unchanged`, the same release rendered with the old answers) and yours lack
+    (serving_mode batch -> online adds [serving] and the latency rules). A release alone
+    adds nothing: its Upgrading notes say what to copy."""
     notes = []
     for name, header, ends, present in [
         (SETTINGS, r"^\[([\w-]+)\]\s*$", r"^\[", lambda text: tomllib.loads(text)),
@@ -163,8 +171,11 @@ def complete_yours(project: Path, target: Path) -> list[str]:
             have = present(ours.read_text())
         except (tomllib.TOMLDecodeError, yaml.YAMLError, AttributeError, TypeError):
             continue  # unreadable: the standard check reports it
+        expected = _block_names(unchanged / name, header)
         missing = {
-            k: v for k, v in _blocks(theirs.read_text(), header, ends).items() if k not in have
+            k: v
+            for k, v in _blocks(theirs.read_text(), header, ends).items()
+            if k not in have and k not in expected
         }
         if missing:
             text = ours.read_text().rstrip("\n") + "\n"
@@ -172,7 +183,7 @@ def complete_yours(project: Path, target: Path) -> list[str]:
             ours.write_text(text)
             added = ", ".join(f"[{k}]" if name == SETTINGS else k for k in missing)
             notes.append(f"{name}: added {added} from the template (yours: review the values)")
-    return notes + complete_runbook(project, target)
+    return notes + complete_runbook(project, target, unchanged)
 
 
 def standard_problems(root: Path) -> list[str]:
@@ -337,8 +348,13 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             new_answers = read_answers(tree)
             render_reference(new_answers, target)
+            # The new release with the old answers: what the answer change alone brings.
+            unchanged = target
+            if args.data:
+                unchanged = Path(folder) / "unchanged"
+                render_template(answers, unchanged, str(new_answers["_commit"]))
             lost = lost_edits(team_lines(project, reference), tree)
-            completed = complete_yours(tree, target)
+            completed = complete_yours(tree, target, unchanged)
             disagree = new_disagreements(project, tree)
             old, new = str(answers["_commit"]), str(new_answers["_commit"])
             notes = release_notes(tree, old, new)
@@ -373,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             if subprocess.run(command, check=False).returncode != 0:
                 print("error: copier update failed; see its message", file=sys.stderr)
                 return 2
-            for note in complete_yours(project, target):
+            for note in complete_yours(project, target, unchanged):
                 print(note)
         finally:
             git_output(project, "worktree", "remove", "--force", str(Path(folder) / "rehearsal"))
