@@ -195,6 +195,12 @@ def _package_name(answers: str) -> str | None:
     return found.group(1) if found else None
 
 
+def _recorded_version(answers: str, fallback: str) -> str:
+    """The template version an answers file records (`_commit`), for conflict labels."""
+    found = re.search(r"^_commit: *['\"]?([^'\"\s]+)", answers, re.MULTILINE)
+    return found.group(1) if found else fallback
+
+
 def regroup_package(project: Path) -> str:
     """0.2.0 -> 0.3.0: the team's modules move into subpackages, imports follow."""
     package = _package_name((project / ANSWERS_FILE).read_text())
@@ -267,6 +273,10 @@ def merge_regrouped(project: Path) -> str:
     if package is None or _git_show(project, f"src/{package}/train.py") is None:
         return "no flat package in the last commit: nothing to merge"
     merged, conflicted = [], []
+    # Conflict labels name the releases the content comes from: the one updated to (the
+    # answers file now records it) and the one the project came from.
+    new = _recorded_version((project / ANSWERS_FILE).read_text(), "the new")
+    old_version = _recorded_version(answers_text or "", "the previous")
     with tempfile.TemporaryDirectory() as folder:
         previous = Path(folder) / "previous"
         try:
@@ -290,7 +300,7 @@ def merge_regrouped(project: Path) -> str:
             base_path.write_text(rewrite_imports(base, package, parents))
             ours_path.write_text(rewrite_imports(ours, package, parents))
             result = subprocess.run(
-                ["git", "merge-file", "-L", "0.3.0 template", "-L", "0.2.0 template",
+                ["git", "merge-file", "-L", f"{new} template", "-L", f"{old_version} template",
                  "-L", "your edits", str(target), str(base_path), str(ours_path)],
                 capture_output=True,
                 text=True,

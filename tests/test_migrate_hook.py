@@ -141,3 +141,39 @@ def test_upgrading_notes_pick_the_release_or_the_unreleased_section() -> None:
     assert migrate.upgrading_section(CHANGELOG, "0.2.0") == "Nothing to do by hand."
     assert migrate.upgrading_section(CHANGELOG, "0.3.0.dev0") == "- move your files."
     assert migrate.upgrading_section(CHANGELOG, "9.9.9") is None
+
+
+def test_merged_conflicts_are_labelled_with_the_releases_they_come_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An overlapping edit to a moved module: the markers name the release updated to
+    (what the answers file records now) and the one the project came from."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    package = tmp_path / "src/churn"
+    package.mkdir(parents=True)
+    answers = tmp_path / ".copier-answers.yml"
+    answers.write_text("_commit: 0.2.0\npackage_name: churn\n")
+    (package / "train.py").write_text('"""Train."""\nSTEPS = 3  # ours\n')
+    git("init", "--quiet")
+    git("add", "--all")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "0.2.0")
+
+    def previous(_: str, destination: Path) -> None:  # the 0.2.0 render: the base
+        (destination / "src/churn").mkdir(parents=True)
+        (destination / "src/churn/train.py").write_text('"""Train."""\nSTEPS = 1\n')
+
+    monkeypatch.setattr(migrate, "_render_previous", previous)
+    answers.write_text("_commit: 0.5.1\npackage_name: churn\n")  # copier updated it
+    (package / "train.py").unlink()
+    (package / "model").mkdir()
+    (package / "model/train.py").write_text('"""Train."""\nSTEPS = 2\n')
+    assert "conflicts to resolve: src/churn/train.py -> src/churn/model/train.py" in (
+        migrate.merge_regrouped(tmp_path)
+    )
+    text = (package / "model/train.py").read_text()
+    assert "<<<<<<< 0.5.1 template\nSTEPS = 2\n" in text
+    assert ">>>>>>> your edits" in text and "0.3.0" not in text
