@@ -156,6 +156,11 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     _replace(charter, "TODO — who needs to understand", "EUR 40k a month — who needs")
     with (repo / "docs/runbook.md").open("a") as runbook:
         runbook.write("\nCall Dana before any rollback.\n")
+    # A project from before [shadow] existed: a release alone adds no section to it.
+    settings = repo / "config/settings.toml"
+    text = settings.read_text()
+    shadow = text[text.index("[shadow]\n") : text.index("[monitoring]\n")]
+    settings.write_text(text.replace(shadow, ""))
     _commit(repo, "team edits")
     behind = run(["make", "template-standard"], repo, check=False)
     assert behind.returncode != 0 and "a newer template release exists" in behind.stderr
@@ -170,6 +175,7 @@ def test_update_keeps_every_user_edit_and_brings_the_template_in(
     result = _update(repo)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Upgrading to {NEW}:\n- Run `make data` again" in result.stdout
+    assert "[shadow]" not in settings.read_text() and "added [" not in result.stdout
     assert SHARED_MARKER in (repo / f"src/{package}/model/train.py").read_text()
     features = (repo / f"src/{package}/model/features.py").read_text()
     assert "the team's feature idea" in features and USER_MARKER not in features
@@ -496,7 +502,7 @@ def test_conformance_fails_each_rule_and_passes_a_fresh_repo(
     _replace(
         repo / "config/settings.toml", 'problem_type = "binary"', 'problem_type = "regression"'
     )
-    _replace(repo / "config/contract.yaml", "target: churned", "target: cancelled")
+    _replace(repo / "config/contract.yaml", 'target: "churned"', "target: cancelled")
     assert _conformance(repo) == {
         "agree": [
             "config/settings.toml [project] problem_type is 'regression' but the answers "
@@ -841,6 +847,11 @@ def test_serving_batch_to_both_completes_the_team_files(project: Callable[..., P
         settings.write("# our note on the monitoring window\n")
     with (repo / "docs/runbook.md").open("a") as runbook:
         runbook.write("\nCall Dana before any rollback.\n")
+    # A project from before [shadow] existed: a release alone adds no section to it.
+    settings = repo / "config/settings.toml"
+    text = settings.read_text()
+    shadow = text[text.index("[shadow]\n") : text.index("[monitoring]\n")]
+    settings.write_text(text.replace(shadow, ""))
     _commit(repo, "team edits")
 
     result = _update(repo, f"VERSION={OLD}", "SET=serving_mode=both")

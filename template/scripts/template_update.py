@@ -45,6 +45,7 @@ from conformance import (
     check_gate,
     git_output,
     is_template_owned,
+    newest_release,
     read_answers,
     render_reference,
     render_template,
@@ -331,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             "Run `make rename-package NEW=<name>`: it moves your files, their imports and the "
             "answer together, so later updates keep reaching src/.",
         )  # fmt: skip
+    if not args.data and not args.dry_run and up_to_date(answers, args.vcs_ref):
+        return finish(project, [], f"Already up to date: {answers['_commit']} is the newest "
+                      "release; nothing changed.")  # fmt: skip
     command = [sys.executable, "-m", "copier", "update", "--defaults", "--trust",
                "--conflict", "inline"]  # fmt: skip
     if args.vcs_ref:
@@ -393,6 +397,23 @@ def main(argv: list[str] | None = None) -> int:
                 print(note)
         finally:
             git_output(project, "worktree", "remove", "--force", str(Path(folder) / "rehearsal"))
+    return finish(project, notes, "Already up to date: nothing changed.")
+
+
+def up_to_date(answers: dict[str, object], ref: str | None) -> bool:
+    """The project is on the release it would update to: nothing for copier to do (its
+    rehearsal and update render the template five times to find that out)."""
+    try:
+        recorded = Version(str(answers.get("_commit")))
+        wanted = Version(ref) if ref else newest_release(str(answers.get("_src_path")))
+    except InvalidVersion:
+        return False
+    return wanted is not None and recorded == wanted
+
+
+def finish(project: Path, notes: list[str], unchanged: str) -> int:
+    """Restore template-owned files that went missing, print the releases' Upgrading
+    notes, and fail while anything is left to resolve."""
     for relative in restore_deleted_owned(project):
         print(f"restored {relative}: a template-owned file was missing")
     for section in filter(None, map(upgrading_notes, notes)):
@@ -404,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  - {problem}")
         return 1
     changed = git_output(project, "status", "--porcelain").strip()
-    print("\nUpdated cleanly." if changed else "\nAlready up to date: nothing changed.")
+    print("\nUpdated cleanly." if changed else f"\n{unchanged}")
     if changed:
         print("Review `git diff`, run `make lint test`, then commit.")
     return 0
