@@ -195,3 +195,8 @@ def test_wine_from_postgresql(tmp_path: Path) -> None:
     assert server.password not in drafted
     assert server.password not in (project / "config/settings.toml").read_text()
     assert len(frame) == 178
+    # The server is gone now: reading the data says so, exit 2, as `data` does.
+    down = run(["uv", "run", "wine_cellar", "validate"], project, check=False, env=secret)
+    assert down.returncode == 2, down.stderr[-3000:]
+    assert "cannot reach the database of [data] url" in down.stderr
+    assert "Traceback" not in down.stderr

@@ -231,4 +231,14 @@ def load_contract(path: Path) -> Contract:
         raise FileNotFoundError(
             f"{path} not found: the data contract is required (draft one with `draft-contract`)"
         )
-    return Contract.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    try:
+        parsed = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ContractError(
+            f"{path} is not valid YAML{line}: {problem}. Fix that line (indent with spaces, "
+            "`key: value`, quote text holding ':' or '#')"
+        ) from None
+    return Contract.model_validate(parsed)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -117,19 +118,32 @@ def read_csv_bytes(content: bytes, name: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text))
 
 
+@contextmanager
+def _connected(active: DataSettings) -> Iterator[sqlalchemy.Connection]:
+    """A connection to the database of [data] url; a server that cannot be reached (down,
+    wrong host, refused login) is a clear error, never a driver's traceback."""
+    engine = sqlalchemy.create_engine(active.database_url)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except sqlalchemy.exc.OperationalError as error:
+        raise ValueError(
+            f"cannot reach the database of [data] url: {str(error.orig).strip()}. Check that "
+            "the server is up and the URL (or DATABASE_URL) is right, then run again"
+        ) from None
+    finally:
+        engine.dispose()
+
+
 def load_training_frame(data: DataSettings) -> pd.DataFrame:
     active = active_source(data)
     if active.source == "sql":
-        engine = sqlalchemy.create_engine(active.database_url)
-        try:
-            with engine.connect() as connection:
-                if active.query:
-                    frame = pd.read_sql_query(sqlalchemy.text(active.query), connection)
-                else:
-                    frame = pd.read_sql_table(str(active.table), connection)
-                return _plain_names(frame)
-        finally:
-            engine.dispose()
+        with _connected(active) as connection:
+            if active.query:
+                frame = pd.read_sql_query(sqlalchemy.text(active.query), connection)
+            else:
+                frame = pd.read_sql_table(str(active.table), connection)
+            return _plain_names(frame)
     assert active.path is not None  # guaranteed by DataSettings validation
     return read_table(active.path)
 
@@ -147,18 +161,14 @@ def iter_scoring_chunks(
     """Yield the scoring input in chunks so large tables never sit in memory at once."""
     active = active_source(data)
     if source is None and active.source == "sql":
-        engine = sqlalchemy.create_engine(active.database_url)
-        try:
-            with engine.connect() as connection:
-                if active.scoring_query:
-                    query = sqlalchemy.text(active.scoring_query)
-                    chunks = pd.read_sql_query(query, connection, chunksize=chunk_size)
-                else:
-                    table = str(active.scoring_table)
-                    chunks = pd.read_sql_table(table, connection, chunksize=chunk_size)
-                yield from (_plain_names(chunk) for chunk in chunks)
-        finally:
-            engine.dispose()
+        with _connected(active) as connection:
+            if active.scoring_query:
+                query = sqlalchemy.text(active.scoring_query)
+                chunks = pd.read_sql_query(query, connection, chunksize=chunk_size)
+            else:
+                table = str(active.scoring_table)
+                chunks = pd.read_sql_table(table, connection, chunksize=chunk_size)
+            yield from (_plain_names(chunk) for chunk in chunks)
         return
     text = str(source or active.scoring_path)
     _check_file(text, nothing_to="score")
@@ -180,14 +190,8 @@ def check_reachable(data: DataSettings) -> str:
 
 def _check_file_or_table(active: DataSettings) -> None:
     if active.source == "sql":
-        engine = sqlalchemy.create_engine(active.database_url)
-        try:
-            with engine.connect() as connection:
-                names = sqlalchemy.inspect(connection).get_table_names()
-        except sqlalchemy.exc.OperationalError as error:
-            raise ValueError(f"cannot reach the database of [data] url: {error.orig}") from None
-        finally:
-            engine.dispose()
+        with _connected(active) as connection:
+            names = sqlalchemy.inspect(connection).get_table_names()
         for table in [active.table, active.scoring_table]:
             if table and table not in names:
                 raise FileNotFoundError(f"table {table} not found in the database of [data] url")
