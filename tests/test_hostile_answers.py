@@ -90,7 +90,9 @@ def _refusal(question: str, value: Any, tmp_path: Path) -> str:
         run_copy(str(ROOT), tmp_path / "never", vcs_ref="HEAD", data={question: value},
                  defaults=True, skip_tasks=True, quiet=True)  # fmt: skip
     assert not (tmp_path / "never" / "Makefile").exists()
-    return str(refused.value)
+    message = str(refused.value)
+    assert len(message) < 80, message  # one line of the terminal
+    return message
 
 
 @pytest.mark.parametrize(
@@ -101,10 +103,12 @@ def _refusal(question: str, value: Any, tmp_path: Path) -> str:
         ("project_description", "Predicts churn\tfor retention", "no control characters"),
         ("data_path", "~/x.csv", "'~' is not expanded"),
         ("data_path", "data/raw/\x07.csv", "no control characters"),
+        ("success_threshold", 1.0, "1 needs a perfect model"),
+        ("baseline_margin", 0.6, "must be below 0.5"),
     ],
-    ids=["escape", "bell", "tab", "home", "bell-path"],
+    ids=["escape", "bell", "tab", "home", "bell-path", "perfect", "margin-beyond-range"],
 )
-def test_answers_no_file_can_hold_are_refused(
-    question: str, value: str, message: str, tmp_path: Path
+def test_answers_no_project_can_use_are_refused(
+    question: str, value: object, message: str, tmp_path: Path
 ) -> None:
     assert message in _refusal(question, value, tmp_path)

@@ -557,6 +557,8 @@ TRICKS: list[tuple[str, str, str, str]] = [
     ("Makefile.local", "", "test: skip-it\nskip-it:\n\ttrue\n",
      "Makefile.local adds prerequisites ['skip-it'] to `test`"),
     ("Makefile.local", "", "train\n", "make cannot parse the Makefile: Makefile.local:1: ***"),
+    ("config/settings.toml", "threshold = 0.75", "threshold = 1.0",
+     "[gate] threshold 1.0 asks for a perfect roc_auc"),
     ("config/settings.toml", "threshold = 0.75", "threshold = 0.500001",
      "[gate] threshold 0.500001 is within 0.05 of what a trivial model reaches (0.5)"),
     ("config/settings.toml", "champion_tolerance = 0.01", "champion_tolerance = 1000000.0",

@@ -286,6 +286,11 @@ def check_gate(project: Path) -> Check:
                     f"[gate] threshold {value} is outside ({lowest}, {highest}] for {metric}: "
                     "a trivial model would pass it, or no model could"
                 )
+            elif value == highest == 1.0 and expected_direction == "maximize":
+                problems.append(
+                    f"[gate] threshold 1.0 asks for a perfect {metric}, which no model reaches "
+                    "on real data: every training would fail the gate"
+                )
     guardrails = gate.get("guardrails", {})
     if not isinstance(guardrails, dict):
         problems.append("[gate.guardrails] must be a table of <metric>_min / <metric>_max")
