@@ -179,7 +179,36 @@ def iter_scoring_chunks(
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=chunk_size):
                 yield batch.to_pandas()
         else:
-            yield from pd.read_csv(handle, chunksize=chunk_size)
+            yield from _csv_chunks(handle, text, chunk_size)
+
+
+def _csv_chunks(handle: Any, name: str, chunk_size: int) -> Iterator[pd.DataFrame]:
+    """A CSV file's rows in chunks, with the same clear errors as a training table gets:
+    an empty file, a header naming a column twice, text that is not UTF-8."""
+    header = handle.readline()
+    if not header.strip():
+        raise ValueError(f"{name} is empty: no header row, nothing to score")
+    try:
+        names = next(csv.reader([header.decode("utf-8")]), [])
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{name} is not UTF-8 text (its header row); save the file as UTF-8"
+        ) from None
+    repeated = sorted({column for column in names if names.count(column) > 1})
+    if repeated:
+        shown = ", ".join(f"`{column}`" for column in repeated)
+        raise ValueError(f"{name}: the header names column(s) {shown} more than once")
+    handle.seek(0)
+    rows = 0
+    try:
+        for chunk in pd.read_csv(handle, chunksize=chunk_size, encoding="utf-8"):
+            rows += len(chunk)
+            yield chunk
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"{name} is not UTF-8 text: a byte after row {rows} of the table cannot be read; "
+            "save the file as UTF-8"
+        ) from None
 
 
 def check_reachable(data: DataSettings) -> str:
