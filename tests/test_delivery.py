@@ -152,6 +152,8 @@ def _assert_gitlab_scripts_are_make_targets(pipeline: dict[str, Any]) -> None:
     for name, job in jobs.items():
         assert "timeout" in job or "extends" in job, f"{name}: no timeout"
         for line in job["script"]:
+            if name == "template-standard" and "GROUNDWORK_STANDARD_URL" in line:
+                continue  # the platform's judge, not through make (SHELL_STEPS)
             command = line.split("make ", 1)
             assert len(command) == 2 and MAKE_STEP.match("make " + command[1]), f"{name}: {line}"
 

@@ -75,7 +75,9 @@ def _serve_traffic_and_outcomes(project: Path, tmp_path: Path) -> None:
         assert status == 422
         outcomes = [{"prediction_id": pid, "outcome": 1} for pid in prediction_ids[:40]]
         status, body = http(f"{base}/feedback", {"outcomes": outcomes})
-        assert (status, json.loads(body)) == (202, {"recorded": 40})
+        assert (status, json.loads(body)) == (
+            202, {"recorded": 40, "corrected": 0, "unchanged": 0}
+        )
         status, metrics = http(f"{base}/metrics")
         assert status == 200
         assert 'ml_validation_failures_total{endpoint="/predict"} 1.0' in metrics

@@ -26,6 +26,7 @@ import threading
 import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -270,6 +271,20 @@ def shadow_records(
     ]
 
 
+class ConflictingFeedback(ValueError):
+    """One submission gave two different outcomes for the same prediction."""
+
+
+@dataclass(frozen=True)
+class FeedbackReceipt:
+    """What a submission of outcomes did: written (new or corrected), of which
+    corrections of a different earlier outcome, and repeats left as they were."""
+
+    recorded: int
+    corrected: int
+    unchanged: int
+
+
 class PredictionLog:
     """Append to and read from the prediction log."""
 
@@ -392,17 +407,46 @@ class PredictionLog:
             parts.append(frame)
         return parts
 
-    def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> int:
-        """Record (prediction_id, outcome) pairs; return how many were written."""
-        now = utc_now()
-        rows = [
-            {"prediction_id": str(pid), "outcome": json.dumps(_plain(out)), "received_at": now}
-            for pid, out in outcomes
-        ]
-        if rows:
+    def append_feedback(self, outcomes: Iterable[tuple[str, Any]]) -> FeedbackReceipt:
+        """Record (prediction_id, outcome) pairs. The outcome already recorded for an id
+        is not written again; a different one is a correction (the latest wins) and is
+        counted as such. Two different outcomes for one id in the same submission are
+        refused (ConflictingFeedback), nothing written."""
+        given: dict[str, Any] = {}
+        for pid, out in outcomes:
+            key, value = str(pid), _plain(out)
+            if key in given and given[key] != value:
+                raise ConflictingFeedback(
+                    f"prediction_id {key!r} has two different outcomes in one submission "
+                    f"({given[key]!r} and {value!r}): send one; nothing was recorded"
+                )
+            given[key] = value
+        latest = self._latest_outcomes(list(given))
+        new = {pid: value for pid, value in given.items() if pid not in latest
+               or latest[pid] != value}  # fmt: skip
+        if new:
+            now = utc_now()
+            rows = [{"prediction_id": pid, "outcome": json.dumps(value), "received_at": now}
+                    for pid, value in new.items()]  # fmt: skip
             with self.engine.begin() as connection:
                 connection.execute(feedback_table.insert(), rows)
-        return len(rows)
+        corrected = sum(pid in latest for pid in new)
+        return FeedbackReceipt(len(new), corrected, len(given) - len(new))
+
+    def _latest_outcomes(self, prediction_ids: list[str]) -> dict[str, Any]:
+        """The latest recorded outcome of each of these ids that has one."""
+        latest: dict[str, Any] = {}
+        table = feedback_table
+        with self.engine.connect() as connection:
+            for start in range(0, len(prediction_ids), 500):  # bounded IN lists
+                query = (
+                    sa.select(table.c.prediction_id, table.c.outcome)
+                    .where(table.c.prediction_id.in_(prediction_ids[start : start + 500]))
+                    .order_by(table.c.received_at)
+                )
+                for pid, outcome in connection.execute(query):
+                    latest[str(pid)] = json.loads(outcome)
+        return latest
 
     def read_predictions(
         self, since: datetime, until: datetime, features: list[str] | None = None
