@@ -105,8 +105,32 @@ def _refusal(question: str, value: Any, tmp_path: Path) -> str:
         ("data_path", "data/raw/\x07.csv", "no control characters"),
         ("success_threshold", 1.0, "1 needs a perfect model"),
         ("baseline_margin", 0.6, "must be below 0.5"),
+        ("batch_schedule", "0 6 31 2 *", "day 31 never comes in feb"),
+        ("monitoring_schedule", "0 6 31 4,6,9,11 *", "day 31 never comes in apr"),
+        ("batch_schedule", "0 0 29 2 *", "29 feb: once in four years"),
+        ("batch_schedule", "0 6-1 * * *", "range 6-1 is backwards"),
+        ("monitoring_schedule", "0 6 * * fri-mon", "range fri-mon is backwards"),
+        ("retrain_schedule", "0\t3 * * 1", "one space between fields"),
+        ("retrain_schedule", "*/15 * * * *", "more than once an hour"),
+        ("decision_volume", 100, "equals the capacity: no choice"),
     ],
-    ids=["escape", "bell", "tab", "home", "bell-path", "perfect", "margin-beyond-range"],
+    ids=[
+        "escape",
+        "bell",
+        "tab",
+        "home",
+        "bell-path",
+        "perfect",
+        "margin-beyond-range",
+        "31-feb",
+        "31-apr",
+        "29-feb",
+        "hours-backwards",
+        "days-backwards",
+        "tab-in-cron",
+        "retrain-every-15-minutes",
+        "capacity-of-all",
+    ],  # fmt: skip
 )
 def test_answers_no_project_can_use_are_refused(
     question: str, value: object, message: str, tmp_path: Path

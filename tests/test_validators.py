@@ -286,5 +286,5 @@ def test_schedules_are_valid_cron_field_by_field(question: str, tmp_path: Path) 
         message = _refusal(question, value, {}, tmp_path)
         assert f"{question}" in message and reason in message, (value, message)
     # Ranges, lists, steps and names are cron too.
-    project = render(tmp_path / "valid", **{question: "*/15 0-22/2 1,15 jan-jun mon-fri"})
-    assert answers_of(project)[question] == "*/15 0-22/2 1,15 jan-jun mon-fri"
+    project = render(tmp_path / "valid", **{question: "15 0-22/2 1,15 jan-jun mon-fri"})
+    assert answers_of(project)[question] == "15 0-22/2 1,15 jan-jun mon-fri"
