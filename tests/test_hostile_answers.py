@@ -113,6 +113,9 @@ def _refusal(question: str, value: Any, tmp_path: Path) -> str:
         ("retrain_schedule", "0\t3 * * 1", "one space between fields"),
         ("retrain_schedule", "*/15 * * * *", "more than once an hour"),
         ("decision_volume", 100, "equals the capacity: no choice"),
+        ("package_name", "jinja2", "shadows a module the project uses"),
+        ("package_name", "onnx", "shadows a module the project uses"),
+        ("package_name", "flask", "shadows a module the project uses"),
     ],
     ids=[
         "escape",
@@ -130,6 +133,9 @@ def _refusal(question: str, value: Any, tmp_path: Path) -> str:
         "tab-in-cron",
         "retrain-every-15-minutes",
         "capacity-of-all",
+        "indirect-jinja2",
+        "indirect-onnx",
+        "indirect-flask",
     ],  # fmt: skip
 )
 def test_answers_no_project_can_use_are_refused(

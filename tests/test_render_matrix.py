@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 from . import browser
-from .helpers import answers_of, project_files, render, run
+from .helpers import ROOT, answers_of, project_files, render, run
 from .usage import missing_paths, missing_targets, unreachable_modules, unused_dependencies
 
 # Plots the HTML evaluation report must show, by problem type.
@@ -172,6 +174,20 @@ def test_projects_depend_only_on_what_their_serving_mode_needs(mode: str, tmp_pa
 LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}")
 
 
+INSTALLED_MODULES = (
+    "import importlib.metadata as m, sys; "
+    "print(' '.join(sorted(set(m.packages_distributions()) | set(sys.stdlib_module_names))))"
+)
+
+
+def package_name_accepted(name: str) -> bool:
+    """Whether copier.yml's package_name validator accepts `name` (Copier's filters)."""
+    validator = yaml.safe_load((ROOT / "copier.yml").read_text())["package_name"]["validator"]
+    filters = "jinja2_ansible_filters.AnsibleCoreFiltersExtension"
+    environment = SandboxedEnvironment(extensions=[filters])
+    return not environment.from_string(validator).render(package_name=name).strip()
+
+
 def _snapshot(project: Path, names: set[str]) -> dict[str, str]:
     return {name: hashlib.sha256((project / name).read_bytes()).hexdigest() for name in names}
 
@@ -199,6 +215,13 @@ def test_rendered_project_passes_its_own_checks(case: dict[str, str], tmp_path: 
 
     # The project's own tools.
     run(["uv", "sync", "--quiet"], project)
+    # No package name the questionnaire accepts is a module installed here (the package
+    # would shadow it, or it the package): every top-level name, direct or indirect.
+    installed = run(["uv", "run", "python", "-c", INSTALLED_MODULES], project).stdout.split()
+    assert len(installed) > 200
+    own = recorded["package_name"]
+    accepted = [name for name in installed if name != own and package_name_accepted(name)]
+    assert not accepted, f"package_name accepts installed module(s) {accepted}: refuse them"
     before = _snapshot(project, rendered)
     run(["uv", "run", "ruff", "format", "."], project)
     run(["uv", "run", "ruff", "check", "--fix", "."], project)
