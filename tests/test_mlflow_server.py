@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import urllib.error
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -101,3 +105,40 @@ def test_train_promote_serve_and_roll_back_against_a_shared_server(tmp_path: Pat
             service.wait(timeout=30)
         champion = run(["uv", "run", "customer_churn", "champion"], project, env=env)
         assert champion.stdout.strip() == "1"
+
+    # A server that accepts connections and answers nothing: each request is retried
+    # [registry] server_retries times (3), not MLflow's 7 (about 8 minutes), and the
+    # command exits 5 (the registry's fault), naming the server.
+    with _closing_server() as (url, connections):
+        down = run(["uv", "run", "customer_churn", "train"], project, check=False,
+                   env={"MLFLOW_TRACKING_URI": url})  # fmt: skip
+    assert down.returncode == 5, down.stderr[-2000:]
+    assert f"the registry at {url} cannot be used" in down.stderr
+    assert len(connections) == 1 + 3, connections
+
+
+@contextmanager
+def _closing_server() -> Iterator[tuple[str, list[float]]]:
+    """A loopback TCP server that closes every connection at once; the times it took
+    each one."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    connections: list[float] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            connections.append(time.monotonic())
+            connection.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", connections
+    finally:
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept
+        listener.close()
+        thread.join(timeout=10)
