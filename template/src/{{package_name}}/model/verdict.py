@@ -11,7 +11,7 @@ from typing import Any
 
 from ..config import Settings
 from ..data.contract import Contract
-from ..registry import Registry
+from ..registry import Registry, RegistryFault
 from .evaluate import Split
 from .gate import (
     FairnessGap,
@@ -34,7 +34,18 @@ def score_champion(
     version = registry.champion_version()
     if version is None:
         return None, None
-    champion = registry.load(version)
+    try:
+        champion = registry.load(version)
+    except RegistryFault as error:
+        # A stored champion that is corrupt or gone: `make train`, which the fault's
+        # message advises, replaces it if the candidate passes the rest of the gate (a
+        # store that is down fails recording the candidate, so nothing is promoted).
+        logger.warning(
+            "champion v%s cannot be loaded, so the gate does not compare with it: %s",
+            version,
+            error,
+        )
+        return version, None
     try:
         value = score(
             settings.gate.metric,
