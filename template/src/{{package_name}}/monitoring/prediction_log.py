@@ -590,7 +590,12 @@ class BackgroundLogWriter:
     def _run(self) -> None:
         while True:
             stopping = self.stopping.wait(self.interval_s)
-            self._drain()
+            try:
+                self._drain()
+            except Exception:  # a full disk, a log store gone: retried, never fatal
+                logger.exception("moving spooled predictions to the log failed; retrying")
+                if self.on_failure is not None:
+                    self.on_failure(0)
             if stopping:
                 return
 

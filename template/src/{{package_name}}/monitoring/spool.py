@@ -17,13 +17,26 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 CURRENT = "current.jsonl"
 
 
 class SpoolBusyError(RuntimeError):
     """Another process holds the spool folder."""
+
+
+class SpoolWriteError(OSError):
+    """An answer could not be spooled (a full or read-only disk): it must not leave."""
+
+
+# Below this much free space a spool that failed to write stays not ready.
+ROOM_TO_RECOVER = 1 << 20
+
+
+def free_bytes(folder: Path) -> int:
+    stats = os.statvfs(folder)
+    return stats.f_bavail * stats.f_frsize
 
 
 def _encoded(value: Any) -> Any:
@@ -52,7 +65,12 @@ class Spool:
                 "process its own folder ([serving] spool_path)"
             ) from None
         self._guard = threading.Lock()
-        self._current: TextIO = (folder / CURRENT).open("a", encoding="utf-8")
+        # Unbuffered: a write that fails (a full disk) leaves nothing behind in a buffer
+        # for a later flush or close to fail on again.
+        self._current = self._open_current()
+        # Why the last append failed (None: it did not); the service is not ready while
+        # it failed and the disk still has no room.
+        self.write_error: str | None = None
         # Records appended since the last take (and what a stopped service left in the
         # current file): kept in memory too, so the writer does not parse its own
         # batches again. A batch whose write failed is read back from its file.
@@ -67,27 +85,45 @@ class Spool:
         if (folder / CURRENT).stat().st_size:
             self._appended = self.read(folder / CURRENT)
 
+    def _open_current(self) -> int:
+        return os.open(self.folder / CURRENT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
     def append(self, records: list[dict[str, Any]]) -> None:
-        """Write records through to the kernel before returning: one line per call."""
+        """Write records through to the kernel before returning: one line per call. A
+        failed write is undone (no half line is left) and raises SpoolWriteError."""
         if not records:
             return
-        line = json.dumps(records, default=_encoded) + "\n"
+        line = (json.dumps(records, default=_encoded) + "\n").encode("utf-8")
         with self._guard:
-            self._current.write(line)
-            self._current.flush()
+            size = os.fstat(self._current).st_size
+            try:
+                written = 0
+                while written < len(line):
+                    written += os.write(self._current, line[written:])
+            except OSError as error:
+                os.ftruncate(self._current, size)
+                self.write_error = f"{error.strerror or error} in {self.folder}"
+                raise SpoolWriteError(
+                    error.errno, f"cannot spool the answer: {self.write_error}"
+                ) from error
+            self.write_error = None
             self._appended.extend(records)
+
+    def can_write(self) -> bool:
+        """False while the last append failed and the disk still has little room."""
+        return self.write_error is None or free_bytes(self.folder) >= ROOM_TO_RECOVER
 
     def take(self) -> list[Path]:
         """Seal what was appended so far into a batch file; every batch file waiting to
         be written, oldest first."""
         with self._guard:
             if self._appended:
-                self._current.close()
+                os.close(self._current)
                 batch = self.folder / f"batch-{time.time_ns()}.jsonl"
                 os.replace(self.folder / CURRENT, batch)
                 self._sealed[batch] = len(self._appended)
                 self._held[batch] = self._appended
-                self._current = (self.folder / CURRENT).open("a", encoding="utf-8")
+                self._current = self._open_current()
                 self._appended = []
             return sorted(self._sealed)
 
@@ -138,6 +174,6 @@ class Spool:
 
     def close(self) -> None:
         with self._guard:
-            self._current.close()
+            os.close(self._current)
         fcntl.flock(self._lock_file, fcntl.LOCK_UN)
         self._lock_file.close()
