@@ -79,7 +79,7 @@ def _release_two(template: Path) -> None:
     with (jinja / "src/{{package_name}}/model/train.py.jinja").open("a") as train:
         train.write("\n\n" + SHARED_MARKER + "\n")  # formatted, as a release is
     for file, (line, _) in FIRST_LINES.items():  # one line of each kind of file
-        _replace(jinja / file, line, line.replace('"""', '"""(0.2.0) ', 1))
+        _replace(jinja / file, line, line.replace('"""', '"""(0.2) ', 1))
     (jinja / "docs/groundwork-changelog.md").unlink()  # a copy of the real one
     (jinja / "docs/groundwork-changelog.md").write_text(CHANGELOG)
     (jinja / "docs/operations").mkdir()
@@ -237,11 +237,11 @@ def test_each_kind_of_file_updates_as_the_docs_say(project: Callable[..., Path])
         text = (repo / relative).read_text()
         conflicted = f"{relative}: conflict markers" in result.stdout
         if kind == "user-owned":  # never written again: the team's line, no markers
-            assert not conflicted and "<<<<<<<" not in text and '"""(0.2.0)' not in text
+            assert not conflicted and "<<<<<<<" not in text and '"""(0.2)' not in text
             assert '"""Ours: ' in text, relative
         else:  # merged; the overlapping edit is conflict markers holding both lines
             assert conflicted, (relative, result.stdout)
-            assert '"""Ours: ' in text and '"""(0.2.0) ' in text
+            assert '"""Ours: ' in text and '"""(0.2) ' in text
     # Resolved by taking the release's lines: a decision module must be the release's.
     gate = next(f for f, (_, kind) in FIRST_LINES.items() if kind == "template-owned")
     gate = gate.replace("{{package_name}}", package)
@@ -249,7 +249,7 @@ def test_each_kind_of_file_updates_as_the_docs_say(project: Callable[..., Path])
     for path in (repo / gate, evaluate):
         path.write_text(_resolve(path.read_text(), keep="after updating"))
     assert _conformance(repo).get("owned") is None
-    _replace(repo / gate, '"""(0.2.0) ', '"""Ours: ')
+    _replace(repo / gate, '"""(0.2) ', '"""Ours: ')
     assert _conformance(repo)["owned"] == [f"{gate} was edited; move the change to an "
                                            "extension point"]  # fmt: skip
 
