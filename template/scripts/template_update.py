@@ -58,6 +58,7 @@ CHANGELOG = "docs/groundwork-changelog.md"
 SETTINGS = "config/settings.toml"
 ALERTS = "monitoring/alerts.yml"
 RUNBOOK = "docs/runbook.md"
+RUNBOOK_ENTRY = r"^(### .+?)\s*$"  # an alert's entry: its heading
 
 
 def release(text: str) -> Version | None:
@@ -135,8 +136,8 @@ def complete_runbook(project: Path, target: Path, unchanged: Path) -> list[str]:
         return []
     lines = ours.read_text().splitlines()
     have = {line.strip() for line in lines if line.startswith("### ")}
-    have |= _block_names(unchanged / RUNBOOK, r"^(### .+?)\s*$")
-    entries = _blocks(theirs.read_text(), r"^(### .+?)\s*$", ends=r"^#{1,3} ")
+    have |= _block_names(unchanged / RUNBOOK, RUNBOOK_ENTRY)
+    entries = _blocks(theirs.read_text(), RUNBOOK_ENTRY, ends=r"^#{1,3} ")
     missing = {name: block for name, block in entries.items() if name not in have}
     if not missing:
         return []

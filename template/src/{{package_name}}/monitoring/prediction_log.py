@@ -25,7 +25,7 @@ import os
 import threading
 import uuid
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -271,6 +271,12 @@ def shadow_records(
     ]
 
 
+def _bounded(ids: list[str], size: int = 500) -> Iterator[list[str]]:
+    """Ids in parts small enough for one SQL `IN` list on any database."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
 class ConflictingFeedback(ValueError):
     """One submission gave two different outcomes for the same prediction."""
 
@@ -356,8 +362,8 @@ class PredictionLog:
         found: set[str] = set()
         column = predictions_table.c.prediction_id
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), 500):  # bounded IN lists
-                query = sa.select(column).where(column.in_(wanted[start : start + 500]))
+            for part in _bounded(wanted):
+                query = sa.select(column).where(column.in_(part))
                 found.update(str(value) for value in connection.execute(query).scalars())
         return found
 
@@ -438,10 +444,10 @@ class PredictionLog:
         latest: dict[str, Any] = {}
         table = feedback_table
         with self.engine.connect() as connection:
-            for start in range(0, len(prediction_ids), 500):  # bounded IN lists
+            for part in _bounded(prediction_ids):
                 query = (
                     sa.select(table.c.prediction_id, table.c.outcome)
-                    .where(table.c.prediction_id.in_(prediction_ids[start : start + 500]))
+                    .where(table.c.prediction_id.in_(part))
                     .order_by(table.c.received_at)
                 )
                 for pid, outcome in connection.execute(query):
